@@ -1,0 +1,63 @@
+/** What the case workflow hands its activities. Pure types: the workflow imports them. */
+import type { Actor, CaseEventType, CaseView, Collateral, Hand, NotificationChannel, Party, Recipient, TaskType } from '../domain';
+
+export interface CaseEventRecord {
+  /** Made in the workflow, so a retried activity writes the same event once. */
+  eventId: string;
+  seq: number;
+  type: CaseEventType;
+  actor: Actor;
+  requestId: string | null;
+  occurredAt: string;
+  payload: Record<string, unknown>;
+}
+
+export interface PaymentRecord {
+  reference: string;
+  amount: number;
+  paidAt: string;
+  receivedAt: string;
+  eventId: string;
+  recordedBy: string;
+}
+
+export interface NotificationRecord {
+  id: string;
+  channel: NotificationChannel;
+  template: string;
+  recipient: Recipient;
+  payload: Record<string, unknown>;
+}
+
+export interface TaskRecord {
+  id: string;
+  type: TaskType;
+  hand: Hand;
+  officerId: string | null;
+  dueAt: string;
+}
+
+/** One atomic write of everything a stretch of the case produced. */
+export interface ProjectionBatch {
+  caseId: string;
+  /** The first run of this episode: a different value in the ledger means a new episode. */
+  episodeRunId: string;
+  runId: string;
+  /** Increases with every batch; the ledger keeps the newest. */
+  version: number;
+  view: CaseView;
+  lastEvent: { type: CaseEventType; at: string } | null;
+  collateral: Collateral[];
+  /** Present only on the batch that opens the case. */
+  parties?: { borrower: Party; guarantors: Party[] };
+  events: CaseEventRecord[];
+  payments: PaymentRecord[];
+  notifications: NotificationRecord[];
+  tasks: TaskRecord[];
+  /** Open tasks move to this officer (after an assignment). */
+  reassignTasksTo?: string;
+}
+
+export interface DeliveryResult {
+  sent: number;
+}

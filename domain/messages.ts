@@ -1,0 +1,162 @@
+/**
+ * The case workflow's contract: its input, its messages and what it answers. The workflow, the
+ * worker, the API and the tests all import these definitions, so a name is spelled once.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Actor, CaseStage, Collateral, ContactChannel, ContactOutcome, Hand, Party, PauseReason } from './case';
+import type { CollectionPolicy } from './policy';
+
+export const TASK_QUEUE = 'collection-cases';
+export const CASE_WORKFLOW_TYPE = 'collectionCase';
+
+/** The facts of an overdue loan at intake. Amounts in minor units of `currency`. */
+export interface LoanFacts {
+  loanId: string;
+  borrower: Party;
+  branch: string;
+  product: string;
+  secured: boolean;
+  currency: string;
+  principal: number;
+  outstanding: number;
+  overdue: number;
+  /** The first missed due date (YYYY-MM-DD): days past due count from it. */
+  overdueSince: string;
+  collateral: Collateral[];
+  guarantors: Party[];
+  officerId?: string | null;
+}
+
+/** What intake hands a new case: the loan, the policy version it will run, who opened it. */
+export interface CaseOpening {
+  requestId: string;
+  by: Actor;
+  loan: LoanFacts;
+  policy: CollectionPolicy;
+  /** Continue-as-new after this many history events instead of waiting for the server's
+   * suggestion; tests use it to exercise continue-as-new on a short case. */
+  continueAsNewAfterEvents?: number;
+}
+
+/** Every officer message carries its sender and a request id; a repeated id has no effect. */
+export interface MessageMeta {
+  requestId: string;
+  by: Actor;
+}
+
+export interface RecordContact extends MessageMeta {
+  channel: ContactChannel;
+  outcome: ContactOutcome;
+  note?: string;
+}
+
+export interface RecordPayment extends MessageMeta {
+  amount: number;
+  /** When the borrower paid (ISO date-time); may lie in the past, never in the future. */
+  paidAt: string;
+  reference: string;
+}
+
+export interface PromiseToPay extends MessageMeta {
+  amount: number;
+  /** The case-calendar date (YYYY-MM-DD) by the end of which the amount is due. */
+  dueDate: string;
+}
+
+export interface AddNote extends MessageMeta {
+  summary: string;
+  problems?: string;
+  nextSteps?: string;
+}
+
+export interface AssignOfficer extends MessageMeta {
+  officerId: string;
+}
+
+export interface PauseCase extends MessageMeta {
+  reason: PauseReason;
+  /** Case-calendar date on which the case resumes by itself. */
+  until?: string;
+  note?: string;
+}
+
+export interface ResumeCase extends MessageMeta {
+  note?: string;
+}
+
+export type OpenCaseRequest = MessageMeta;
+
+export interface OpenPromiseView {
+  amount: number;
+  dueDate: string;
+  promisedAt: string;
+  paidSoFar: number;
+}
+
+export interface PauseView {
+  reason: PauseReason;
+  since: string;
+  until: string | null;
+}
+
+export const NEXT_ACTION_TYPES = ['escalate', 'promise_due', 'resume'] as const;
+export type NextActionType = (typeof NEXT_ACTION_TYPES)[number];
+
+export interface NextActionView {
+  type: NextActionType;
+  at: string;
+  hand: Hand | null;
+}
+
+/** The live state of a case as the query, the update and the ledger present it. */
+export interface CaseView {
+  caseId: string;
+  loanId: string;
+  stage: CaseStage;
+  hand: Hand;
+  daysPastDue: number;
+  pausedDays: number;
+  overdueSince: string;
+  currency: string;
+  principal: number;
+  overdue: number;
+  outstanding: number;
+  recovered: number;
+  branch: string;
+  product: string;
+  secured: boolean;
+  officerId: string | null;
+  policy: { name: string; version: number };
+  openPromise: OpenPromiseView | null;
+  pause: PauseView | null;
+  nextAction: NextActionView | null;
+  openedAt: string;
+  closedAt: string | null;
+}
+
+export interface OpenCaseResult {
+  /** True when this request opened the case, false when it found the case already open. */
+  created: boolean;
+  case: CaseView;
+}
+
+export const openCaseUpdate = defineUpdate<OpenCaseResult, [OpenCaseRequest]>('openCase');
+export const recordContactSignal = defineSignal<[RecordContact]>('recordContact');
+export const recordPaymentSignal = defineSignal<[RecordPayment]>('recordPayment');
+export const promiseToPaySignal = defineSignal<[PromiseToPay]>('promiseToPay');
+export const addNoteSignal = defineSignal<[AddNote]>('addNote');
+export const assignOfficerSignal = defineSignal<[AssignOfficer]>('assignOfficer');
+export const pauseSignal = defineSignal<[PauseCase]>('pause');
+export const resumeSignal = defineSignal<[ResumeCase]>('resume');
+export const caseStateQuery = defineQuery<CaseView>('caseState');
+
+export const SIGNAL_NAMES = [
+  'recordContact',
+  'recordPayment',
+  'promiseToPay',
+  'addNote',
+  'assignOfficer',
+  'pause',
+  'resume',
+] as const;
+export type SignalName = (typeof SIGNAL_NAMES)[number];

@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { addPolicyVersion } from '../../db/policies';
+import type { Database } from '../../db/client';
+import {
+  msToDate,
+  type Actor,
+  type CollectionPolicy,
+  type HandRule,
+  type LoanFacts,
+} from '../../domain';
+import { STANDARD_POLICY } from '../../db/seed';
+import { openCase } from '../../temporal/open-case';
+
+export const SYSTEM: Actor = { sub: 'core-banking', role: 'system' };
+export const OFFICER: Actor = { sub: 'officer-li', role: 'officer' };
+export const SUPERVISOR: Actor = { sub: 'supervisor-wang', role: 'supervisor' };
+
+export function daysAgo(days: number, now = Date.now()): string {
+  return msToDate(now - days * 86_400_000);
+}
+
+export function newLoan(overrides: Partial<LoanFacts> = {}): LoanFacts {
+  return {
+    loanId: `LN${randomUUID().slice(0, 8).toUpperCase()}`,
+    borrower: { name: 'Zhang Wei', idNumber: '110101199003071234', phone: '+8613800138000' },
+    branch: 'BR01',
+    product: 'small_business',
+    secured: true,
+    currency: 'CNY',
+    principal: 50_000_000,
+    outstanding: 32_000_000,
+    overdue: 1_200_000,
+    overdueSince: daysAgo(0),
+    collateral: [{ kind: 'real_estate', description: 'Shop unit, Chaoyang', value: 80_000_000 }],
+    guarantors: [{ name: 'Li Na', idNumber: '110101198805051111', phone: '+8613900139000' }],
+    officerId: OFFICER.sub,
+    ...overrides,
+  };
+}
+
+/**
+ * A fresh version of a test policy with the standard actions on a compressed calendar:
+ * `dayMs` of real time per case day, hands entering at the given days.
+ */
+export async function testPolicy(
+  db: Database,
+  { dayMs, entersAtDays, maxPromiseDays = 14 }: { dayMs: number; entersAtDays: number[]; maxPromiseDays?: number },
+): Promise<CollectionPolicy> {
+  const hands = STANDARD_POLICY.hands.map(
+    (rule, i): HandRule => ({ ...rule, entersAtDay: entersAtDays[i] ?? rule.entersAtDay }),
+  );
+  return addPolicyVersion(db, {
+    name: `test-${randomUUID().slice(0, 8)}`,
+    description: 'test ladder',
+    dayMs,
+    maxPromiseDays,
+    hands,
+  });
+}
+
+export function open(
+  client: Client,
+  taskQueue: string,
+  loan: LoanFacts,
+  policy: CollectionPolicy,
+  extra: { requestId?: string; continueAsNewAfterEvents?: number } = {},
+) {
+  return openCase(client, taskQueue, {
+    requestId: extra.requestId ?? randomUUID(),
+    by: SYSTEM,
+    loan,
+    policy,
+    ...(extra.continueAsNewAfterEvents ? { continueAsNewAfterEvents: extra.continueAsNewAfterEvents } : {}),
+  });
+}
+
+/** Polls until `check` returns a value (not undefined) or the time runs out. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}

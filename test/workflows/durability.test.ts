@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import { asc, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { caseEvents, payments } from '../../db/schema';
+import { addNoteSignal, caseStateQuery, recordContactSignal, recordPaymentSignal, type CaseView } from '../../domain';
+import { startCaseHarness, type CaseHarness } from '../support/harness';
+import { saveHistory } from '../support/histories';
+import { OFFICER, eventually, newLoan, open, testPolicy } from '../support/fixtures';
+
+let h: CaseHarness;
+beforeAll(async () => {
+  h = await startCaseHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const until = (caseId: string, check: (view: CaseView) => boolean) =>
+  eventually(async () => {
+    const view = await h.client.workflow.getHandle(caseId).query(caseStateQuery);
+    return check(view) ? view : undefined;
+  });
+
+describe('a case outlives its worker', () => {
+  it('goes on after the worker dies mid-case, with no signal lost', async () => {
+    const policy = await testPolicy(h.db, { dayMs: 300, entersAtDays: [0, 4, 8, 400, 500, 600] });
+    const { case: opened } = await open(h.client, h.taskQueue, newLoan({ overdue: 90_000 }), policy);
+    const handle = h.client.workflow.getHandle(opened.caseId);
+    await h.stopWorker();
+
+    // With no worker at all, the API's signals are still accepted and kept by the server.
+    const sent = [];
+    for (let i = 1; i <= 3; i++) {
+      const msg = { requestId: randomUUID(), by: OFFICER, amount: 10_000, reference: `OFFLINE-${i}`, paidAt: new Date().toISOString() };
+      sent.push(msg);
+      await handle.signal(recordPaymentSignal, msg);
+    }
+    await handle.signal(recordContactSignal, { requestId: randomUUID(), by: OFFICER, channel: 'phone', outcome: 'answered' });
+    await new Promise((resolve) => setTimeout(resolve, 3_000)); // ten case days pass unseen
+
+    await h.startWorker();
+    const view = await until(opened.caseId, (v) => v.recovered === 30_000 && v.hand === 3);
+    expect(view).toMatchObject({ stage: 'collecting', overdue: 60_000 });
+    const trail = await eventually(async () => {
+      const rows = await h.db.select().from(caseEvents).where(eq(caseEvents.caseId, opened.caseId)).orderBy(asc(caseEvents.seq));
+      return rows.filter((e) => e.type === 'payment_recorded').length === 3 && rows.some((e) => e.type === 'contact_recorded')
+        ? rows
+        : undefined;
+    });
+    expect(trail.map((e) => e.seq)).toEqual(trail.map((_, i) => i + 1)); // nothing doubled, nothing missing
+    const ledger = await h.db.select().from(payments).where(eq(payments.caseId, opened.caseId));
+    expect(ledger.map((p) => p.reference).sort()).toEqual(sent.map((m) => m.reference));
+    await saveHistory('worker-restart', await handle.fetchHistory());
+  });
+});
+
+describe('continue-as-new', () => {
+  it('carries the whole case into the next run', async () => {
+    const policy = await testPolicy(h.db, { dayMs: 86_400_000, entersAtDays: [0, 15, 30, 60, 90, 120] });
+    const { case: opened } = await open(h.client, h.taskQueue, newLoan({ overdue: 100_000 }), policy, {
+      continueAsNewAfterEvents: 30,
+    });
+    const handle = h.client.workflow.getHandle(opened.caseId);
+    const firstRun = (await handle.describe()).runId;
+    const repeated = { requestId: randomUUID(), by: OFFICER, amount: 1_000, reference: 'CAN-1', paidAt: new Date().toISOString() };
+    await handle.signal(recordPaymentSignal, repeated);
+    for (let i = 0; i < 12; i++) {
+      await handle.signal(addNoteSignal, { requestId: randomUUID(), by: OFFICER, summary: `visit ${i}` });
+    }
+    await eventually(async () => ((await handle.describe()).runId !== firstRun ? true : undefined));
+    await saveHistory('continue-as-new-first-run', await h.client.workflow.getHandle(opened.caseId, firstRun).fetchHistory());
+
+    // Deduplication state crossed the run boundary: neither the request id nor the reference
+    // credits again.
+    await handle.signal(recordPaymentSignal, repeated);
+    await handle.signal(recordPaymentSignal, { ...repeated, requestId: randomUUID() });
+    await handle.signal(recordPaymentSignal, { ...repeated, requestId: randomUUID(), reference: 'CAN-2' });
+    const view = await until(opened.caseId, (v) => v.recovered === 2_000);
+    expect(view).toMatchObject({ hand: 1, stage: 'collecting', overdue: 98_000, caseId: opened.caseId });
+    const notes = await eventually(async () => {
+      const rows = await h.db.select().from(caseEvents).where(eq(caseEvents.caseId, opened.caseId));
+      const done = rows.filter((e) => e.type === 'note_added' || e.type === 'message_rejected').length === 13;
+      return done && rows.filter((e) => e.type === 'payment_recorded').length === 2 ? rows : undefined;
+    });
+    expect(notes.find((e) => e.type === 'message_rejected')?.payload.reason).toBe('duplicate_reference');
+    expect(new Set(notes.map((e) => e.runId)).size).toBeGreaterThan(1);
+    await saveHistory('continue-as-new-second-run', await handle.fetchHistory());
+  });
+});

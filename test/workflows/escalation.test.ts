@@ -1,0 +1,118 @@
+import { and, asc, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { caseEvents, cases, notificationOutbox, officerTasks } from '../../db/schema';
+import { latestPolicy } from '../../db/policies';
+import { caseStateQuery, workflowIdForLoan } from '../../domain';
+import { startCaseHarness, type CaseHarness } from '../support/harness';
+import { saveHistory } from '../support/histories';
+import { daysAgo, eventually, newLoan, open, testPolicy } from '../support/fixtures';
+
+let h: CaseHarness;
+beforeAll(async () => {
+  h = await startCaseHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const handEvents = (caseId: string) =>
+  h.db
+    .select()
+    .from(caseEvents)
+    .where(and(eq(caseEvents.caseId, caseId), eq(caseEvents.type, 'hand_entered')))
+    .orderBy(asc(caseEvents.seq));
+
+describe('opening a case', () => {
+  it('opens once per loan: the same loan again finds the open case', async () => {
+    const policy = await testPolicy(h.db, { dayMs: 86_400_000, entersAtDays: [0, 15, 30, 60, 90, 120] });
+    const loan = newLoan();
+    const first = await open(h.client, h.taskQueue, loan, policy);
+    expect(first.created).toBe(true);
+    expect(first.case).toMatchObject({ caseId: workflowIdForLoan(loan.loanId), stage: 'collecting', hand: 1 });
+
+    const again = await open(h.client, h.taskQueue, { ...loan, overdue: 1 }, policy);
+    expect(again.created).toBe(false);
+    expect(again.case.overdue).toBe(loan.overdue); // the open case, not the second request's facts
+
+    const runs = [];
+    for await (const wf of h.client.workflow.list({ query: `WorkflowId = '${first.case.caseId}'` })) runs.push(wf.runId);
+    expect(runs.length).toBeLessThanOrEqual(1);
+    const [row] = await h.db.select().from(cases).where(eq(cases.caseId, first.case.caseId));
+    expect(row).toMatchObject({ loanId: loan.loanId, stage: 'collecting', hand: 1, policyName: policy.name, episode: 1 });
+  });
+
+  it('enters the hand its days dictate and records the hands it skipped', async () => {
+    const standard = (await latestPolicy(h.db, 'standard'))!;
+    const loan = newLoan({ overdueSince: daysAgo(100) });
+    const { case: view } = await open(h.client, h.taskQueue, loan, standard);
+    expect(view).toMatchObject({ hand: 5, daysPastDue: 100, policy: { name: 'standard', version: standard.version } });
+    const [entered] = await handEvents(view.caseId);
+    expect(entered!.payload).toMatchObject({ hand: 5, reason: 'opening' });
+    const skipped = (entered!.payload.skipped as { hand: number }[]).map((s) => s.hand);
+    expect(skipped).toEqual([1, 2, 3, 4]);
+    expect(view.nextAction).toMatchObject({ type: 'escalate', hand: 6 });
+    // Hand 6 of the standard ladder is at day 120: twenty days from now.
+    expect(Date.parse(view.nextAction!.at) - Date.now()).toBeGreaterThan(19 * 86_400_000);
+  });
+});
+
+describe('escalation', () => {
+  it('climbs from hand 1 to hand 6 on timers, running each hand\'s actions', async () => {
+    // Server timers fire with up to a second's lag: hands 1.6 s apart so none is skipped.
+    const policy = await testPolicy(h.db, { dayMs: 800, entersAtDays: [0, 2, 4, 6, 8, 10] });
+    const loan = newLoan();
+    const { case: view } = await open(h.client, h.taskQueue, loan, policy);
+    const caseId = view.caseId;
+
+    const entered = await eventually(async () => {
+      const rows = await handEvents(caseId);
+      return rows.length === 6 ? rows : undefined;
+    });
+    expect(entered.map((e) => e.payload.hand)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(entered.map((e) => e.payload.approach)).toEqual([
+      'deterrence',
+      'deterrence',
+      'persistence',
+      'persistence',
+      'law',
+      'law',
+    ]);
+
+    const handle = h.client.workflow.getHandle(caseId);
+    expect(await handle.query(caseStateQuery)).toMatchObject({ hand: 6, stage: 'collecting', nextAction: null });
+
+    const notifications = await eventually(async () => {
+      const rows = await h.db.select().from(notificationOutbox).where(eq(notificationOutbox.caseId, caseId));
+      return rows.length === 4 && rows.every((r) => r.status === 'sent') ? rows : undefined;
+    });
+    expect(notifications.map((n) => `${n.channel}:${n.template}:${n.recipient}`).sort()).toEqual([
+      'letter:lawyers_letter:borrower',
+      'letter:lawyers_letter:guarantors',
+      'letter:warning_letter:borrower',
+      'sms:payment_reminder:borrower',
+    ]);
+
+    const tasks = await h.db.select().from(officerTasks).where(eq(officerTasks.caseId, caseId));
+    expect(tasks.map((t) => `${t.hand}:${t.type}`).sort()).toEqual([
+      '1:call',
+      '3:visit',
+      '4:small_payment_plan',
+      '4:visit',
+      '5:legal_review',
+      '6:litigation_referral',
+    ]);
+    expect(tasks.every((t) => t.officerId === loan.officerId && t.status === 'open')).toBe(true);
+
+    const [row] = await h.db.select().from(cases).where(eq(cases.caseId, caseId));
+    expect(row).toMatchObject({ hand: 6, stage: 'collecting', lastEventType: 'hand_entered' });
+
+    const found = await eventually(async () => {
+      const ids: string[] = [];
+      const query = `CollectionHand = 6 AND Branch = "BR01" AND CaseStage = "collecting" AND WorkflowId = "${caseId}"`;
+      for await (const wf of h.client.workflow.list({ query })) ids.push(wf.workflowId);
+      return ids.length === 1 ? ids : undefined;
+    });
+    expect(found).toEqual([caseId]);
+    await saveHistory('escalation-to-hand-6', await handle.fetchHistory());
+  });
+});
