@@ -1,11 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { and, asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caseEvents, cases, notificationOutbox, officerTasks } from '../../db/schema';
 import { latestPolicy } from '../../db/policies';
-import { caseStateQuery, workflowIdForLoan } from '../../domain';
+import { caseStateQuery, recordPaymentSignal, workflowIdForLoan } from '../../domain';
 import { startCaseHarness, type CaseHarness } from '../support/harness';
 import { saveHistory } from '../support/histories';
-import { daysAgo, eventually, newLoan, open, testPolicy } from '../support/fixtures';
+import { OFFICER, daysAgo, eventually, newLoan, open, testPolicy } from '../support/fixtures';
 
 let h: CaseHarness;
 beforeAll(async () => {
@@ -53,6 +54,32 @@ describe('opening a case', () => {
     expect(view.nextAction).toMatchObject({ type: 'escalate', hand: 6 });
     // Hand 6 of the standard ladder is at day 120: twenty days from now.
     expect(Date.parse(view.nextAction!.at) - Date.now()).toBeGreaterThan(19 * 86_400_000);
+  });
+});
+
+describe('a loan overdue again after recovery', () => {
+  it('opens a new episode of the same case, keeping the earlier episode\'s trail', async () => {
+    const policy = await testPolicy(h.db, { dayMs: 86_400_000, entersAtDays: [0, 15, 30, 60, 90, 120] });
+    const loan = newLoan({ overdue: 5_000 });
+    const first = await open(h.client, h.taskQueue, loan, policy);
+    const handle = h.client.workflow.getHandle(first.case.caseId);
+    await handle.signal(recordPaymentSignal, {
+      requestId: randomUUID(),
+      by: OFFICER,
+      amount: 5_000,
+      reference: 'CURE-1',
+      paidAt: new Date().toISOString(),
+    });
+    await handle.result();
+
+    const again = await open(h.client, h.taskQueue, { ...loan, overdue: 7_000, overdueSince: daysAgo(0) }, policy);
+    expect(again.created).toBe(true);
+    expect(again.case).toMatchObject({ caseId: first.case.caseId, stage: 'collecting', overdue: 7_000, recovered: 0 });
+    const [row] = await h.db.select().from(cases).where(eq(cases.caseId, first.case.caseId));
+    expect(row).toMatchObject({ episode: 2, stage: 'collecting', overdue: 7_000 });
+    const trail = await h.db.select().from(caseEvents).where(eq(caseEvents.caseId, first.case.caseId));
+    expect(trail.filter((e) => e.type === 'case_opened').map((e) => e.episode).sort()).toEqual([1, 2]);
+    expect(trail.find((e) => e.type === 'case_recovered')?.episode).toBe(1);
   });
 });
 
