@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caseEvents, cases, notificationOutbox, officerTasks } from '../../db/schema';
-import { latestPolicy } from '../../db/policies';
+import { addPolicyVersion, latestPolicy } from '../../db/policies';
 import { caseStateQuery, recordPaymentSignal, workflowIdForLoan } from '../../domain';
 import { startCaseHarness, type CaseHarness } from '../support/harness';
 import { saveHistory } from '../support/histories';
@@ -54,6 +54,26 @@ describe('opening a case', () => {
     expect(view.nextAction).toMatchObject({ type: 'escalate', hand: 6 });
     // Hand 6 of the standard ladder is at day 120: twenty days from now.
     expect(Date.parse(view.nextAction!.at) - Date.now()).toBeGreaterThan(19 * 86_400_000);
+  });
+});
+
+describe('policy versions', () => {
+  it('keeps a running case on the version it opened with when a new version is written', async () => {
+    const v1 = await testPolicy(h.db, { dayMs: 800, entersAtDays: [0, 2, 400, 500, 600, 700] });
+    const running = await open(h.client, h.taskQueue, newLoan(), v1);
+    const v2 = await addPolicyVersion(h.db, { ...v1, hands: v1.hands.map((r, i) => ({ ...r, entersAtDay: i * 1_000 })) });
+    expect(v2).toMatchObject({ name: v1.name, version: v1.version + 1 });
+    expect(await latestPolicy(h.db, v1.name)).toMatchObject({ version: v2.version });
+
+    const later = await open(h.client, h.taskQueue, newLoan(), v2);
+    expect(later.case.policy).toEqual({ name: v1.name, version: v2.version });
+    const escalated = await eventually(async () => {
+      const view = await h.client.workflow.getHandle(running.case.caseId).query(caseStateQuery);
+      return view.hand === 2 ? view : undefined;
+    });
+    expect(escalated.policy).toEqual({ name: v1.name, version: v1.version });
+    const [row] = await h.db.select().from(cases).where(eq(cases.caseId, running.case.caseId));
+    expect(row).toMatchObject({ policyVersion: v1.version });
   });
 });
 
