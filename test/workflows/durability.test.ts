@@ -1,7 +1,9 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { asc, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { caseEvents, payments } from '../../db/schema';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { caseEvents, cases, payments } from '../../db/schema';
 import { addNoteSignal, caseStateQuery, recordContactSignal, recordPaymentSignal, type CaseView } from '../../domain';
 import { startCaseHarness, type CaseHarness } from '../support/harness';
 import { saveHistory } from '../support/histories';
@@ -51,6 +53,75 @@ describe('a case outlives its worker', () => {
     const ledger = await h.db.select().from(payments).where(eq(payments.caseId, opened.caseId));
     expect(ledger.map((p) => p.reference).sort()).toEqual(sent.map((m) => m.reference));
     await saveHistory('worker-restart', await handle.fetchHistory());
+  });
+});
+
+/** The production worker entry point as its own process, on the harness's task queue. */
+function spawnWorker(): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'worker.ts'], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    env: {
+      ...process.env,
+      DATABASE_URL: inject('databaseUrl'),
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_TASK_QUEUE: h.taskQueue,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return child;
+}
+
+describe('a case outlives a killed worker process', () => {
+  it('takes up where it was when a new process starts after SIGKILL', async () => {
+    await h.stopWorker();
+    const policy = await testPolicy(h.db, { dayMs: 400, entersAtDays: [0, 3, 6, 400, 500, 600] });
+    const first = spawnWorker();
+    try {
+      const { case: opened } = await open(h.client, h.taskQueue, newLoan({ overdue: 50_000 }), policy);
+      const handle = h.client.workflow.getHandle(opened.caseId);
+      await handle.signal(recordPaymentSignal, {
+        requestId: randomUUID(),
+        by: OFFICER,
+        amount: 5_000,
+        reference: 'BEFORE-KILL',
+        paidAt: new Date().toISOString(),
+      });
+      await until(opened.caseId, (v) => v.recovered === 5_000);
+      first.kill('SIGKILL');
+      await new Promise((resolve) => first.once('exit', resolve));
+
+      await handle.signal(recordPaymentSignal, {
+        requestId: randomUUID(),
+        by: OFFICER,
+        amount: 5_000,
+        reference: 'WHILE-DEAD',
+        paidAt: new Date().toISOString(),
+      });
+      const second = spawnWorker();
+      try {
+        // The server first offers the case to the dead worker's sticky queue (10 s), then to
+        // any worker. The ledger, not a query, tells: a query would wait on that queue too.
+        const trail = await eventually(async () => {
+          const rows = await h.db.select().from(caseEvents).where(eq(caseEvents.caseId, opened.caseId)).orderBy(asc(caseEvents.seq));
+          const done = rows.some((e) => e.type === 'hand_entered' && e.payload.hand === 3);
+          return done && rows.filter((e) => e.type === 'payment_recorded').length === 2 ? rows : undefined;
+        }, 60_000);
+        const [row] = await h.db.select().from(cases).where(eq(cases.caseId, opened.caseId));
+        expect(row).toMatchObject({ recovered: 10_000, overdue: 40_000, stage: 'collecting', hand: 3 });
+        expect(trail.map((e) => e.seq)).toEqual(trail.map((_, i) => i + 1));
+        expect(trail.filter((e) => e.type === 'payment_recorded').map((e) => e.payload.reference)).toEqual([
+          'BEFORE-KILL',
+          'WHILE-DEAD',
+        ]);
+      } finally {
+        second.kill('SIGTERM');
+        await new Promise((resolve) => second.once('exit', resolve));
+      }
+    } finally {
+      if (first.exitCode === null && first.signalCode === null) first.kill('SIGKILL');
+      await h.startWorker();
+    }
   });
 });
 
