@@ -105,8 +105,8 @@ describe('a loan overdue again after recovery', () => {
 
 describe('escalation', () => {
   it('climbs from hand 1 to hand 6 on timers, running each hand\'s actions', async () => {
-    // Server timers fire with up to a second's lag: hands 1.6 s apart so none is skipped.
-    const policy = await testPolicy(h.db, { dayMs: 800, entersAtDays: [0, 2, 4, 6, 8, 10] });
+    // Server timers fire with up to a second's lag: hands 2 s apart so none is skipped.
+    const policy = await testPolicy(h.db, { dayMs: 1_000, entersAtDays: [0, 2, 4, 6, 8, 10] });
     const loan = newLoan();
     const { case: view } = await open(h.client, h.taskQueue, loan, policy);
     const caseId = view.caseId;

@@ -158,7 +158,7 @@ describe('promises to pay', () => {
 
 describe('pause and resume', () => {
   it('stops the escalation clock while paused and resumes by hand or on its end date', async () => {
-    const policy = await testPolicy(h.db, { dayMs: 200, entersAtDays: [0, 10, 400, 500, 600, 700] });
+    const policy = await testPolicy(h.db, { dayMs: 200, entersAtDays: [0, 15, 400, 500, 600, 700] });
     const { case: opened } = await open(h.client, h.taskQueue, newLoan(), policy);
     const handle = h.client.workflow.getHandle(opened.caseId);
     await handle.signal(pauseSignal, { requestId: randomUUID(), by: SUPERVISOR, reason: 'hardship' });
@@ -166,17 +166,17 @@ describe('pause and resume', () => {
     expect(paused.pause).toMatchObject({ reason: 'hardship', until: null });
     expect(paused.nextAction).toBeNull();
 
-    // Paused for longer than the 10 days (2 s) that would have moved it to hand 2.
-    await new Promise((resolve) => setTimeout(resolve, 2_600));
+    // Paused for longer than the 15 days (3 s) that would have moved it to hand 2.
+    await new Promise((resolve) => setTimeout(resolve, 3_600));
     expect(await query(opened.caseId)).toMatchObject({ stage: 'paused', hand: 1 });
 
     await handle.signal(resumeSignal, { requestId: randomUUID(), by: SUPERVISOR });
     const resumed = await until(opened.caseId, (v) => v.stage === 'collecting');
     expect(resumed.hand).toBe(1);
-    expect(resumed.pausedDays).toBeGreaterThanOrEqual(12);
+    expect(resumed.pausedDays).toBeGreaterThanOrEqual(18);
     expect(resumed.nextAction).toMatchObject({ type: 'escalate', hand: 2 });
     // The ladder runs on days past due less paused days.
-    expect(resumed.daysPastDue - resumed.pausedDays).toBeLessThan(10);
+    expect(resumed.daysPastDue - resumed.pausedDays).toBeLessThan(15);
     await until(opened.caseId, (v) => v.hand === 2);
 
     const caseToday = msToDate(Date.parse(opened.openedAt) + ((Date.now() - Date.parse(opened.openedAt)) * 86_400_000) / 200);
@@ -194,7 +194,7 @@ describe('pause and resume', () => {
       .select()
       .from(cases)
       .where(and(eq(cases.caseId, opened.caseId)));
-    expect(row!.pausedDays).toBeGreaterThanOrEqual(12);
+    expect(row!.pausedDays).toBeGreaterThanOrEqual(18);
     await saveHistory('pause-and-resume', await handle.fetchHistory());
   });
 
