@@ -30,7 +30,7 @@ export type Config = Static<typeof ConfigSchema> & { JWT_SECRET: string };
 
 /** Validates the environment at boot; the error names the bad variable and why. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const config = envSchema<Static<typeof ConfigSchema>>({ schema: ConfigSchema, data: env, dotenv: false });
+  const config = envSchema<Static<typeof ConfigSchema>>({ schema: ConfigSchema, data: env, env: false, dotenv: false });
   if ((config.TEMPORAL_TLS_CERT_PATH === undefined) !== (config.TEMPORAL_TLS_KEY_PATH === undefined)) {
     throw new Error('env/TEMPORAL_TLS_CERT_PATH and env/TEMPORAL_TLS_KEY_PATH must be set together');
   }

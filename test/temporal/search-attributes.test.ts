@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Connection } from '@temporalio/client';
+import Long from 'long';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CASE_SEARCH_ATTRIBUTES } from '../../domain';
 import { ensureSearchAttributes } from '../../temporal/search-attributes';
@@ -18,7 +19,7 @@ describe('ensureSearchAttributes', () => {
     const namespace = `ns-${randomUUID().slice(0, 8)}`;
     await connection.workflowService.registerNamespace({
       namespace,
-      workflowExecutionRetentionPeriod: { seconds: 86_400 },
+      workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) },
     });
     await eventually(async () => ((await connection.workflowService.describeNamespace({ namespace })) ? true : undefined));
 

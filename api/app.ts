@@ -1,0 +1,92 @@
+/**
+ * The HTTP API: external plugins first, then the app's own, then the routes; one error handler
+ * answering RFC 9457 problem details. The caller owns the database and the Temporal client
+ * (`server.ts` and the tests make and close them).
+ */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Client } from '@temporalio/client';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Config } from '../config';
+import type { Database } from '../db/client';
+import type { Logger } from '../logger';
+import { fieldErrorsFromAjv, HttpProblem, PROBLEM_CONTENT_TYPE, PROBLEM_TYPES, type Problem } from './errors';
+import authorization from './plugins/app/authorization';
+import casesRepository from './plugins/app/cases-repository';
+import resources from './plugins/app/resources';
+import jwt from './plugins/external/jwt';
+import swagger from './plugins/external/swagger';
+import health from './routes/health';
+import v1 from './routes/v1';
+import { isTemporalUnavailable } from './temporal/errors';
+import { createValidatorCompiler } from './validation';
+
+export interface AppOptions {
+  config: Config;
+  db: Database;
+  temporal: Client;
+  logger: Logger;
+}
+
+function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem);
+}
+
+/** Turns any error into a problem: validation → 400 naming the fields; 5xx masked and logged. */
+function problemFor(err: FastifyError | HttpProblem | Error, request: FastifyRequest): Problem {
+  const instance = request.url;
+  if (err instanceof HttpProblem) return err.toProblem(instance);
+  const fastifyError = err as FastifyError;
+  if (fastifyError.validation) {
+    const errors = fieldErrorsFromAjv(fastifyError.validation, fastifyError.validationContext);
+    return new HttpProblem(400, `Invalid ${fastifyError.validationContext ?? 'request'}: ${errors.map((e) => `${e.field} ${e.reason}`).join('; ')}`, {
+      type: PROBLEM_TYPES.validation,
+      title: 'Invalid request',
+      errors,
+    }).toProblem(instance);
+  }
+  if (isTemporalUnavailable(err)) {
+    return new HttpProblem(503, 'The workflow service is unavailable; try again shortly').toProblem(instance);
+  }
+  const status = fastifyError.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) return new HttpProblem(status, err.message).toProblem(instance);
+  return new HttpProblem(500, 'An internal error occurred; it has been logged').toProblem(instance);
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    genReqId: () => crypto.randomUUID(),
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(createValidatorCompiler());
+
+  // Before any plugin: child contexts take the handlers in force when they are registered.
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const problem = problemFor(err, request);
+    const context = { method: request.method, url: request.url, params: request.params, query: request.query, caller: request.caller };
+    if (problem.status >= 500) request.log.error({ err, request: context }, 'request failed');
+    else request.log.info({ request: context, status: problem.status, detail: problem.detail }, 'request refused');
+    return sendProblem(reply, problem);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    request.log.info({ request: { method: request.method, url: request.url } }, 'no such route');
+    return sendProblem(reply, new HttpProblem(404, `No route ${request.method} ${request.url.split('?')[0]}`).toProblem(request.url));
+  });
+
+  // External plugins
+  await app.register(swagger);
+  await app.register(jwt, { secret: options.config.JWT_SECRET });
+
+  // App plugins
+  await app.register(resources, { config: options.config, db: options.db, temporal: options.temporal });
+  await app.register(authorization);
+  await app.register(casesRepository);
+
+  // Routes
+  await app.register(health);
+  await app.register(v1, { prefix: '/v1' });
+
+  await app.ready();
+  return app;
+}

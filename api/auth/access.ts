@@ -1,0 +1,71 @@
+import type { Role } from '../../domain';
+import { forbidden } from '../errors';
+import type { Caller } from './tokens';
+
+/**
+ * Who may do what. Officers read their branch's cases and act only on the cases assigned to
+ * them; supervisors read and act within their branch; admins and systems everywhere (except
+ * where an action names fewer roles).
+ */
+export const PERMISSIONS = {
+  read: ['officer', 'supervisor', 'admin', 'system'],
+  open: ['system', 'supervisor', 'admin'],
+  message: ['officer', 'supervisor', 'admin', 'system'],
+  assign: ['supervisor', 'admin', 'system'],
+  pause: ['supervisor', 'admin'],
+  history: ['supervisor', 'admin'],
+} as const satisfies Record<string, readonly Role[]>;
+
+export type Permission = keyof typeof PERMISSIONS;
+
+export function hasRole(caller: Caller, permission: Permission): boolean {
+  return (PERMISSIONS[permission] as readonly Role[]).includes(caller.role);
+}
+
+export function assertRole(caller: Caller, permission: Permission): void {
+  if (!hasRole(caller, permission)) {
+    throw forbidden(`The ${caller.role} role may not ${describe(permission)}; allowed: ${PERMISSIONS[permission].join(', ')}`);
+  }
+}
+
+/** Officers and supervisors see and act within their own branch only. */
+export function branchScope(caller: Caller): string | null {
+  return caller.role === 'officer' || caller.role === 'supervisor' ? caller.branch : null;
+}
+
+export function assertBranch(caller: Caller, branch: string): void {
+  const scope = branchScope(caller);
+  if (scope !== null && scope !== branch) {
+    throw forbidden(`Branch ${branch} is outside the caller's branch: a ${caller.role} of ${scope} works only within ${scope}`);
+  }
+}
+
+/** Role, branch and (for officers' messages) assignment checks against a case. */
+export function assertCaseAccess(
+  caller: Caller,
+  permission: Permission,
+  kase: { branch: string; officerId: string | null },
+): void {
+  assertRole(caller, permission);
+  assertBranch(caller, kase.branch);
+  if (caller.role === 'officer' && permission !== 'read' && kase.officerId !== caller.sub) {
+    throw forbidden('Officers act only on the cases assigned to them');
+  }
+}
+
+function describe(permission: Permission): string {
+  switch (permission) {
+    case 'read':
+      return 'read cases';
+    case 'open':
+      return 'open cases';
+    case 'message':
+      return 'report on cases';
+    case 'assign':
+      return 'assign cases';
+    case 'pause':
+      return 'pause or resume cases';
+    case 'history':
+      return 'read workflow histories';
+  }
+}

@@ -1,0 +1,250 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Type, type Static } from 'typebox';
+import { latestPolicy } from '../../../../db/policies';
+import { workflowIdForLoan, type LoanFacts } from '../../../../domain';
+import { assertBranch, assertCaseAccess, branchScope } from '../../../auth/access';
+import { badRequest, caseConflict, forbidden, HttpProblem, notFound, PROBLEM_TYPES } from '../../../errors';
+import { decodeCursor, encodeCursor, page } from '../../../pagination';
+import { callerOf } from '../../../plugins/app/authorization';
+import { toCaseDetail, toCaseEventView, type CaseRow } from '../../../plugins/app/cases-repository';
+import { requestIdOf } from '../../../outcomes';
+import { checkOpenCase, todayUtc } from '../../../rules';
+import {
+  CasePageSchema,
+  CaseDetailSchema,
+  EventPageSchema,
+  ListCasesQuerySchema,
+  OpenCaseResultSchema,
+  OpenCaseSchema,
+  PageQuerySchema,
+} from '../../../schemas/cases';
+import { BEARER_SECURITY, CaseParamsSchema, described, IdempotencyHeadersSchema } from '../../../schemas/common';
+import { CaseHistorySchema, HistoryQuerySchema, RawHistorySchema } from '../../../schemas/history';
+import { CASE_ERROR_RESPONSES, ERROR_RESPONSES, ProblemSchema } from '../../../schemas/problem';
+import { openCaseWithin } from '../../../temporal/cases';
+import { decodeRun, fetchEpisodeRuns, rawHistoryJson } from '../../../temporal/history';
+
+const DEFAULT_LIMIT = 50;
+
+const INTAKE_DESCRIPTION = `Opens the collection case of an overdue loan, in one atomic call to Temporal (update-with-start): the loan's case workflow (id \`case-{loanId}\`) starts unless it already runs, and answers once the case's first projection is in the ledger, so a GET right after finds it.
+
+- **201** — this request opened the case.
+- **200** — the case was already open: the same request again (or another intake of the same loan) answers the existing case and never starts a second workflow.
+- **Reopening**: a loan whose case closed (stage \`recovered\`) and that goes overdue again starts a **new episode** under the same case id. The ledger row then shows the new episode (\`episode\`); the events of every episode stay in the business trail (\`/events\`).
+
+The latest version of \`policy\` (default \`standard\`) is the ladder the case runs with. Roles: system, admin, and supervisors for their own branch. An \`Idempotency-Key\` header is used as the request id. Amounts are integers in minor units; \`overdue\` ≤ \`outstanding\` ≤ \`principal\`; \`overdueSince\` is a real date, not in the future; a secured loan lists its collateral.`;
+
+/** Reads a case and checks the caller may use it: 404 when unknown, 403 outside the caller's reach. */
+async function caseFor(
+  fastify: Parameters<FastifyPluginAsyncTypebox>[0],
+  caseId: string,
+  check: (row: CaseRow) => void,
+): Promise<CaseRow> {
+  const row = await fastify.casesRepository.findCase(caseId);
+  if (!row) throw notFound(`No case ${caseId}`);
+  check(row);
+  return row;
+}
+
+const cases: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.post(
+    '',
+    {
+      preValidation: fastify.requireRole('open'),
+      schema: {
+        summary: 'Open a case for an overdue loan (idempotent)',
+        description: INTAKE_DESCRIPTION,
+        tags: ['cases'],
+        security: BEARER_SECURITY,
+        headers: IdempotencyHeadersSchema,
+        body: OpenCaseSchema,
+        response: {
+          200: described(OpenCaseResultSchema, 'The case was already open: the existing case (no second workflow)'),
+          201: described(OpenCaseResultSchema, 'This request opened the case (or a new episode of it)'),
+          ...ERROR_RESPONSES,
+          409: described(ProblemSchema, 'The case workflow refused to open the case'),
+          504: described(ProblemSchema, 'The case workflow did not answer in time; retry with the same Idempotency-Key'),
+        },
+      },
+    },
+    async (request, reply) => {
+      const caller = callerOf(request);
+      const body = request.body;
+      const errors = checkOpenCase(body, todayUtc());
+      if (errors.length > 0) throw badRequest(errors);
+      assertBranch(caller, body.branch);
+      const caseId = workflowIdForLoan(body.loanId);
+      const existing = await fastify.casesRepository.findCase(caseId);
+      if (existing) assertBranch(caller, existing.branch);
+
+      const policyName = body.policy ?? 'standard';
+      const policy = await latestPolicy(fastify.db, policyName);
+      if (!policy) throw badRequest([{ field: 'policy', reason: `is not a known collection policy: "${policyName}"` }]);
+
+      const { policy: _policyName, collateral, guarantors, officerId, ...facts } = body;
+      const loan: LoanFacts = { ...facts, collateral: collateral ?? [], guarantors: guarantors ?? [], officerId: officerId ?? null };
+      const requestId = requestIdOf(request);
+      let outcome;
+      try {
+        outcome = await openCaseWithin(fastify.temporal, fastify.config.TEMPORAL_TASK_QUEUE, {
+          requestId,
+          by: { sub: caller.sub, role: caller.role },
+          loan,
+          policy,
+        });
+      } catch (err) {
+        if (err instanceof WorkflowUpdateFailedError) {
+          throw caseConflict('rejected', `The case workflow refused to open the case: ${err.cause?.message ?? err.message}`, true);
+        }
+        throw err;
+      }
+      if (outcome.kind === 'timeout') {
+        throw new HttpProblem(504, `The case workflow did not answer in time; the case may still open. Retry with Idempotency-Key: ${requestId}`, {
+          type: PROBLEM_TYPES.timeout,
+          title: 'Case workflow did not answer',
+        });
+      }
+      const { result } = outcome;
+      assertBranch(caller, result.case.branch);
+      reply.header('location', `/v1/cases/${encodeURIComponent(caseId)}`);
+      return reply.code(result.created ? 201 : 200).send(result);
+    },
+  );
+
+  fastify.get(
+    '',
+    {
+      preValidation: fastify.requireRole('read'),
+      schema: {
+        summary: 'List cases (the ledger)',
+        description:
+          'Cases in case id order, filtered; officers and supervisors see their own branch only. Pass `nextCursor` back as `cursor` for the next page.',
+        tags: ['cases'],
+        security: BEARER_SECURITY,
+        querystring: ListCasesQuerySchema,
+        response: { 200: described(CasePageSchema, 'A page of cases'), ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const { cursor, limit = DEFAULT_LIMIT, ...filters } = request.query;
+      const scope = branchScope(caller);
+      if (scope !== null && filters.branch !== undefined && filters.branch !== scope) {
+        throw forbidden(`A ${caller.role} of ${scope} sees only the cases of ${scope}`);
+      }
+      if (filters.minDaysPastDue !== undefined && filters.maxDaysPastDue !== undefined && filters.minDaysPastDue > filters.maxDaysPastDue) {
+        throw badRequest([{ field: 'maxDaysPastDue', reason: 'must not be less than minDaysPastDue' }]);
+      }
+      const after = cursor
+        ? decodeCursor(cursor, (v) => (typeof v.after === 'string' ? v.after : undefined))
+        : null;
+      const rows = await fastify.casesRepository.listCases({ ...filters, ...(scope ? { branch: scope } : {}) }, after, limit);
+      const { items, more } = page(rows, limit);
+      const last = items[items.length - 1];
+      return {
+        items: items.map(toCaseDetail),
+        nextCursor: more && last ? encodeCursor({ after: last.caseId }) : null,
+      };
+    },
+  );
+
+  fastify.get(
+    '/:caseId',
+    {
+      preValidation: fastify.requireRole('read'),
+      schema: {
+        summary: 'Read a case from the ledger',
+        description: 'The case view as last projected, with its episode and last business event.',
+        tags: ['cases'],
+        security: BEARER_SECURITY,
+        params: CaseParamsSchema,
+        response: { 200: described(CaseDetailSchema, 'The case'), ...CASE_ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const row = await caseFor(fastify, request.params.caseId, (r) => assertCaseAccess(caller, 'read', r));
+      return toCaseDetail(row);
+    },
+  );
+
+  fastify.get(
+    '/:caseId/events',
+    {
+      preValidation: fastify.requireRole('read'),
+      schema: {
+        summary: 'The business trail of a case',
+        description:
+          'Every case event of every episode, oldest first (by episode, then sequence), append-only. Borrowers\' and guarantors\' ID numbers and phones are masked in payloads.',
+        tags: ['audit'],
+        security: BEARER_SECURITY,
+        params: CaseParamsSchema,
+        querystring: PageQuerySchema,
+        response: { 200: described(EventPageSchema, 'A page of the business trail'), ...CASE_ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const { caseId } = request.params;
+      const { cursor, limit = DEFAULT_LIMIT } = request.query;
+      const after = cursor
+        ? decodeCursor(cursor, (v) =>
+            Number.isSafeInteger(v.episode) && Number.isSafeInteger(v.seq) ? { episode: v.episode as number, seq: v.seq as number } : undefined,
+          )
+        : null;
+      await caseFor(fastify, caseId, (r) => assertCaseAccess(caller, 'read', r));
+      const rows = await fastify.casesRepository.listEvents(caseId, after, limit);
+      const { items, more } = page(rows, limit);
+      const last = items[items.length - 1];
+      return {
+        items: items.map(toCaseEventView),
+        nextCursor: more && last ? encodeCursor({ episode: last.episode, seq: last.seq }) : null,
+      };
+    },
+  );
+
+  fastify.get(
+    '/:caseId/history',
+    {
+      preValidation: fastify.requireRole('history'),
+      schema: {
+        summary: 'The Temporal history of a case (supervisors, admins)',
+        description:
+          'The engine\'s proof beside the business trail. `format=decoded` (default): every run of the current episode, oldest first (continue-as-new links them), each event with its time, type and what it carried: signal and update names with their sender (`by`, from the payload, not the client identity) and request id, timers, activities with result or failure, links between runs. `format=raw`: one run (the latest, or `runId`) as the JSON history that `Worker.runReplayHistory` and the Temporal CLI accept. Borrowers\' and guarantors\' ID numbers and phones are masked in both.',
+        tags: ['audit'],
+        security: BEARER_SECURITY,
+        params: CaseParamsSchema,
+        querystring: HistoryQuerySchema,
+        response: {
+          200: Type.Union([CaseHistorySchema, RawHistorySchema], { description: 'The decoded runs, or one raw run' }),
+          ...CASE_ERROR_RESPONSES,
+        },
+      },
+    },
+    async (request, reply) => {
+      const caller = callerOf(request);
+      const { caseId } = request.params;
+      const { format = 'decoded', runId } = request.query;
+      const row = await caseFor(fastify, caseId, (r) => assertCaseAccess(caller, 'history', r));
+      let runs;
+      try {
+        runs = await fetchEpisodeRuns(fastify.temporal, caseId);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw notFound(`Temporal holds no history for ${caseId} (past its retention period?)`);
+        throw err;
+      }
+      const chosen = runId === undefined ? runs : runs.filter((run) => run.runId === runId);
+      if (chosen.length === 0) throw notFound(`Run ${runId} is not a run of the current episode of ${caseId}`);
+      if (format === 'raw') {
+        const run = chosen[chosen.length - 1]!;
+        // Already JSON (proto JSON as the CLI writes it): sent as is, not re-serialized.
+        const json = rawHistoryJson(run.history) as unknown as Static<typeof RawHistorySchema>;
+        return reply.type('application/json; charset=utf-8').send(json);
+      }
+      return { caseId, episode: row.episode, runs: chosen.map(decodeRun) };
+    },
+  );
+};
+
+export default cases;

@@ -1,0 +1,43 @@
+/**
+ * Checks a schema cannot express: dates against today, amounts against each other. Each returns
+ * the bad fields (400); the case workflow stays the authority on the case's own calendar.
+ */
+import { isCalendarDate, msToDate } from '../domain';
+import type { FieldError } from './errors';
+import type { OpenCaseBody } from './schemas/cases';
+
+/** Today's date in UTC: dates on a case are calendar dates in UTC. */
+export function todayUtc(nowMs = Date.now()): string {
+  return msToDate(nowMs);
+}
+
+export function checkOpenCase(body: OpenCaseBody, today: string): FieldError[] {
+  const errors: FieldError[] = [];
+  if (!isCalendarDate(body.overdueSince)) errors.push({ field: 'overdueSince', reason: 'must be a real calendar date (YYYY-MM-DD)' });
+  else if (body.overdueSince > today) errors.push({ field: 'overdueSince', reason: `must not be in the future (today is ${today})` });
+  if (body.overdue > body.outstanding) errors.push({ field: 'overdue', reason: 'must not exceed outstanding' });
+  if (body.secured && (body.collateral ?? []).length === 0) {
+    errors.push({ field: 'collateral', reason: 'a secured loan must list at least one collateral' });
+  }
+  return errors;
+}
+
+export function checkPaidAt(paidAt: string, nowMs = Date.now()): FieldError[] {
+  const ms = Date.parse(paidAt);
+  if (Number.isNaN(ms)) return [{ field: 'paidAt', reason: 'must be a valid date-time' }];
+  if (ms > nowMs) return [{ field: 'paidAt', reason: 'must not be in the future' }];
+  return [];
+}
+
+export function checkPromiseDueDate(dueDate: string, today: string): FieldError[] {
+  if (!isCalendarDate(dueDate)) return [{ field: 'dueDate', reason: 'must be a real calendar date (YYYY-MM-DD)' }];
+  if (dueDate < today) return [{ field: 'dueDate', reason: `must not be in the past (today is ${today})` }];
+  return [];
+}
+
+export function checkPauseUntil(until: string | undefined, today: string): FieldError[] {
+  if (until === undefined) return [];
+  if (!isCalendarDate(until)) return [{ field: 'until', reason: 'must be a real calendar date (YYYY-MM-DD)' }];
+  if (until <= today) return [{ field: 'until', reason: `must be a date after today (${today})` }];
+  return [];
+}

@@ -1,0 +1,199 @@
+import { Type, type Static } from 'typebox';
+import {
+  CASE_EVENT_TYPES,
+  CASE_STAGES,
+  COLLATERAL_KINDS,
+  CURRENCY_PATTERN,
+  LAST_HAND,
+  NEXT_ACTION_TYPES,
+  PAUSE_REASONS,
+  type CaseView,
+  type LoanFacts,
+} from '../../domain';
+import {
+  ActorSchema,
+  BranchSchema,
+  CaseIdSchema,
+  CursorSchema,
+  DateSchema,
+  JsonObjectSchema,
+  LimitSchema,
+  LoanIdSchema,
+  MinorUnitsSchema,
+  Nullable,
+  PositiveMinorUnitsSchema,
+  ShortTextSchema,
+  StringEnum,
+  SubjectSchema,
+} from './common';
+
+export const HandSchema = Type.Integer({ minimum: 1, maximum: LAST_HAND, description: 'Collection hand 1–6' });
+export const StageSchema = StringEnum(CASE_STAGES, { description: 'Case stage' });
+
+// ---- intake -------------------------------------------------------------------------------
+
+export const PartySchema = Type.Object(
+  {
+    name: ShortTextSchema,
+    idNumber: Type.String({ pattern: '^[A-Za-z0-9-]{4,32}$', description: 'Identity document number (never shown back)' }),
+    phone: Type.String({ pattern: '^\\+?[0-9][0-9 -]{4,23}$', description: 'Phone number (never shown back)' }),
+  },
+  { additionalProperties: false },
+);
+
+export const CollateralSchema = Type.Object(
+  {
+    kind: StringEnum(COLLATERAL_KINDS),
+    description: Type.String({ minLength: 1, maxLength: 500 }),
+    value: MinorUnitsSchema,
+  },
+  { additionalProperties: false },
+);
+
+export const POLICY_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,63}$';
+
+/** The facts of an overdue loan, and the policy to run its case with. */
+export const OpenCaseSchema = Type.Object(
+  {
+    loanId: LoanIdSchema,
+    borrower: PartySchema,
+    branch: BranchSchema,
+    product: Type.String({ minLength: 1, maxLength: 100 }),
+    secured: Type.Boolean({ description: 'Secured by collateral; a secured loan lists at least one collateral' }),
+    currency: Type.String({ pattern: CURRENCY_PATTERN, description: 'ISO 4217 code', examples: ['CNY'] }),
+    principal: PositiveMinorUnitsSchema,
+    outstanding: PositiveMinorUnitsSchema,
+    overdue: PositiveMinorUnitsSchema,
+    overdueSince: DateSchema,
+    collateral: Type.Optional(Type.Array(CollateralSchema, { maxItems: 50, default: [] })),
+    guarantors: Type.Optional(Type.Array(PartySchema, { maxItems: 20, default: [] })),
+    officerId: Type.Optional(Nullable(SubjectSchema, { description: 'The officer to assign the case to' })),
+    policy: Type.Optional(
+      Type.String({ pattern: POLICY_NAME_PATTERN, description: 'Collection policy name; its latest version is used', default: 'standard' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type OpenCaseBody = Static<typeof OpenCaseSchema>;
+
+// ---- the case view --------------------------------------------------------------------------
+
+export const OpenPromiseSchema = Type.Object({
+  amount: MinorUnitsSchema,
+  dueDate: Type.String(),
+  promisedAt: Type.String(),
+  paidSoFar: MinorUnitsSchema,
+});
+
+export const PauseViewSchema = Type.Object({
+  reason: StringEnum(PAUSE_REASONS),
+  since: Type.String(),
+  until: Nullable(Type.String()),
+});
+
+export const NextActionSchema = Type.Object({
+  type: StringEnum(NEXT_ACTION_TYPES),
+  at: Type.String({ description: 'When (ISO date-time, wall clock)' }),
+  hand: Nullable(HandSchema),
+});
+
+const caseViewProperties = {
+  caseId: CaseIdSchema,
+  loanId: Type.String(),
+  stage: StageSchema,
+  hand: HandSchema,
+  daysPastDue: Type.Integer(),
+  pausedDays: Type.Integer(),
+  overdueSince: Type.String(),
+  currency: Type.String(),
+  principal: MinorUnitsSchema,
+  overdue: MinorUnitsSchema,
+  outstanding: MinorUnitsSchema,
+  recovered: MinorUnitsSchema,
+  branch: Type.String(),
+  product: Type.String(),
+  secured: Type.Boolean(),
+  officerId: Nullable(Type.String()),
+  policy: Type.Object({ name: Type.String(), version: Type.Integer() }),
+  openPromise: Nullable(OpenPromiseSchema),
+  pause: Nullable(PauseViewSchema),
+  nextAction: Nullable(NextActionSchema),
+  openedAt: Type.String(),
+  closedAt: Nullable(Type.String()),
+};
+
+/** The live state of a case, as the case workflow answers it. */
+export const CaseViewSchema = Type.Object(caseViewProperties);
+
+/** A case from the ledger: the view, its episode and its last business event. */
+export const CaseDetailSchema = Type.Object({
+  ...caseViewProperties,
+  episode: Type.Integer({ minimum: 1, description: 'Collection episode: a loan overdue again after recovery opens a new one' }),
+  lastEvent: Nullable(Type.Object({ type: Type.String(), at: Type.String() })),
+});
+export type CaseDetail = Static<typeof CaseDetailSchema>;
+
+export const OpenCaseResultSchema = Type.Object({
+  created: Type.Boolean({ description: 'True when this request opened the case' }),
+  case: CaseViewSchema,
+});
+
+export const MessageAcceptedSchema = Type.Object({
+  caseId: CaseIdSchema,
+  requestId: Type.String({ description: 'The id the case records this message under (the Idempotency-Key when given)' }),
+});
+
+// ---- listing ----------------------------------------------------------------------------------
+
+export const ListCasesQuerySchema = Type.Object(
+  {
+    stage: Type.Optional(StageSchema),
+    hand: Type.Optional(HandSchema),
+    branch: Type.Optional(BranchSchema),
+    officerId: Type.Optional(SubjectSchema),
+    minDaysPastDue: Type.Optional(Type.Integer({ minimum: 0 })),
+    maxDaysPastDue: Type.Optional(Type.Integer({ minimum: 0 })),
+    cursor: Type.Optional(CursorSchema),
+    limit: Type.Optional(LimitSchema),
+  },
+  { additionalProperties: false },
+);
+export type ListCasesQuery = Static<typeof ListCasesQuerySchema>;
+
+export const CasePageSchema = Type.Object({
+  items: Type.Array(CaseDetailSchema),
+  nextCursor: Nullable(Type.String(), { description: 'Pass as `cursor` for the next page; null on the last page' }),
+});
+
+// ---- events -------------------------------------------------------------------------------------
+
+export const PageQuerySchema = Type.Object(
+  { cursor: Type.Optional(CursorSchema), limit: Type.Optional(LimitSchema) },
+  { additionalProperties: false },
+);
+
+export const CaseEventSchema = Type.Object({
+  eventId: Type.String(),
+  episode: Type.Integer(),
+  seq: Type.Integer(),
+  type: Type.String({ description: `One of ${CASE_EVENT_TYPES.join(', ')}` }),
+  actor: ActorSchema,
+  requestId: Nullable(Type.String()),
+  occurredAt: Type.String(),
+  recordedAt: Type.String(),
+  payload: JsonObjectSchema,
+});
+export type CaseEventView = Static<typeof CaseEventSchema>;
+
+export const EventPageSchema = Type.Object({
+  items: Type.Array(CaseEventSchema),
+  nextCursor: Nullable(Type.String()),
+});
+
+// Compile-time checks: the schemas describe the domain's types.
+type Assignable<T extends U, U> = T;
+export type CaseViewFitsSchema = Assignable<CaseView, Static<typeof CaseViewSchema>>;
+export type BodyFitsLoanFacts = Assignable<
+  Omit<OpenCaseBody, 'policy' | 'collateral' | 'guarantors'>,
+  Omit<LoanFacts, 'collateral' | 'guarantors'>
+>;

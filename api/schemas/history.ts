@@ -1,0 +1,56 @@
+import { Type, type Static } from 'typebox';
+import { CaseIdSchema, JsonObjectSchema, StringEnum } from './common';
+
+export const RUN_ID_PATTERN = '^[0-9a-fA-F-]{8,64}$';
+
+export const HistoryQuerySchema = Type.Object(
+  {
+    format: Type.Optional(
+      StringEnum(['decoded', 'raw'] as const, {
+        default: 'decoded',
+        description: '`decoded` (default): every run of the current episode, for a person. `raw`: one run as the JSON history that replay and the Temporal CLI accept',
+      }),
+    ),
+    runId: Type.Optional(
+      Type.String({ pattern: RUN_ID_PATTERN, description: 'One run of the current episode (default for `raw`: the latest run)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type HistoryQuery = Static<typeof HistoryQuerySchema>;
+
+export const HistoryEventSchema = Type.Object({
+  eventId: Type.Integer(),
+  time: Type.String({ description: 'ISO date-time' }),
+  type: Type.String({ description: 'Temporal event type, e.g. `WorkflowExecutionSignaled`' }),
+  details: Type.Unsafe<Record<string, unknown>>({
+    ...JsonObjectSchema,
+    description:
+      'What matters to a person: signal or update name with its sender (`by`) and `requestId` from the payload, timer id and duration, activity type with its result or failure, links to other runs. Borrowers\' and guarantors\' `idNumber` and `phone` are masked.',
+  }),
+});
+export type HistoryEventView = Static<typeof HistoryEventSchema>;
+
+export const HistoryRunSchema = Type.Object({
+  runId: Type.String(),
+  events: Type.Array(HistoryEventSchema),
+});
+export type HistoryRunView = Static<typeof HistoryRunSchema>;
+
+export const CaseHistorySchema = Type.Object(
+  {
+    caseId: CaseIdSchema,
+    episode: Type.Integer(),
+    runs: Type.Array(HistoryRunSchema, { description: 'The runs of the current episode, oldest first (continue-as-new links them)' }),
+  },
+  { description: 'format=decoded' },
+);
+
+export const RawHistorySchema = Type.Unsafe<{ events: unknown[] }>({
+  type: 'object',
+  description:
+    'format=raw: one run\'s history in the proto JSON form of `temporal workflow show --output json` (for `Worker.runReplayHistory` / `historyFromJSON`). Payloads stay encoded as stored, except that borrowers\' and guarantors\' `idNumber` and `phone` are masked in them (replay does not depend on them).',
+  properties: { events: { type: 'array', items: { type: 'object', additionalProperties: true } } },
+  required: ['events'],
+  additionalProperties: true,
+});

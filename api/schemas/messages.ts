@@ -1,0 +1,79 @@
+import { Type, type Static } from 'typebox';
+import { CONTACT_CHANNELS, CONTACT_OUTCOMES, PAUSE_REASONS } from '../../domain';
+import {
+  DateSchema,
+  DateTimeSchema,
+  LongTextSchema,
+  PositiveMinorUnitsSchema,
+  StringEnum,
+  SubjectSchema,
+} from './common';
+
+/** Officers' messages to a case: what the HTTP body carries (sender and request id are added). */
+export const RecordContactSchema = Type.Object(
+  {
+    channel: StringEnum(CONTACT_CHANNELS),
+    outcome: StringEnum(CONTACT_OUTCOMES),
+    note: Type.Optional(LongTextSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const RecordPaymentSchema = Type.Object(
+  {
+    amount: PositiveMinorUnitsSchema,
+    paidAt: Type.String({ ...DateTimeSchema, description: 'When the borrower paid; never in the future' }),
+    reference: Type.String({ minLength: 1, maxLength: 100, description: 'The payment\'s reference; unique within the case' }),
+  },
+  { additionalProperties: false },
+);
+
+export const PromiseToPaySchema = Type.Object(
+  {
+    amount: PositiveMinorUnitsSchema,
+    dueDate: Type.String({ ...DateSchema, description: 'Date by the end of which the amount is due; not in the past' }),
+  },
+  { additionalProperties: false },
+);
+
+export const AddNoteSchema = Type.Object(
+  {
+    summary: LongTextSchema,
+    problems: Type.Optional(LongTextSchema),
+    nextSteps: Type.Optional(LongTextSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const AssignOfficerSchema = Type.Object({ officerId: SubjectSchema }, { additionalProperties: false });
+
+export const PauseCaseSchema = Type.Object(
+  {
+    reason: StringEnum(PAUSE_REASONS),
+    until: Type.Optional(Type.String({ ...DateSchema, description: 'Date on which the case resumes by itself; not in the past' })),
+    note: Type.Optional(LongTextSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const ResumeCaseSchema = Type.Object({ note: Type.Optional(LongTextSchema) }, { additionalProperties: false });
+
+export const WaitQuerySchema = Type.Object(
+  {
+    wait: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: 'Wait (up to about 10 s) until the case has recorded the message: 200 with the case, or 409 when it refused it',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type RecordContactBody = Static<typeof RecordContactSchema>;
+export type RecordPaymentBody = Static<typeof RecordPaymentSchema>;
+export type PromiseToPayBody = Static<typeof PromiseToPaySchema>;
+export type AddNoteBody = Static<typeof AddNoteSchema>;
+export type AssignOfficerBody = Static<typeof AssignOfficerSchema>;
+export type PauseCaseBody = Static<typeof PauseCaseSchema>;
+export type ResumeCaseBody = Static<typeof ResumeCaseSchema>;

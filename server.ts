@@ -1,0 +1,45 @@
+/**
+ * The API's production entry: `tsx server.ts`. Owns the process's resources (the Temporal
+ * connection, the database pool) and closes them, after the HTTP server, on SIGINT/SIGTERM.
+ */
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './api/app';
+import { loadConfig, temporalConnectionOptions } from './config';
+import { createDatabase } from './db/client';
+import { createLogger } from './logger';
+
+/** How long in-flight requests get to finish on shutdown. */
+const CLOSE_GRACE_MS = 10_000;
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL);
+  const connection = await Connection.connect(temporalConnectionOptions(config));
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const database = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_MAX);
+
+  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+  closeWithGrace({ delay: CLOSE_GRACE_MS, logger }, async ({ err, signal }) => {
+    if (err) logger.error({ err }, 'closing after an uncaught error');
+    else logger.info({ signal }, 'closing');
+    await app?.close();
+    await connection.close();
+    await database.close();
+  });
+
+  app = await buildApp({ config, db: database.db, temporal, logger });
+  await app.listen({ host: config.HOST, port: config.PORT });
+  logger.info(
+    { namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, docs: '/docs' },
+    'API listening',
+  );
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}
