@@ -14,7 +14,9 @@ try {
   await seedPolicies(database.db);
   console.log('database migrated and seed policies in place');
 } catch (err) {
-  console.error(err instanceof Error ? err.message : err);
+  // drizzle wraps the driver's error ("Failed query: …"); the cause says what went wrong.
+  const { message, cause } = err as Error;
+  console.error(cause instanceof Error ? `${message}\n${cause.message}` : message);
   process.exitCode = 1;
 } finally {
   await database.close();

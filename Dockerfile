@@ -1,0 +1,17 @@
+# The worker, the API and the migration job share this image; compose picks the command.
+# Debian, not Alpine: the Temporal SDK's native core is built against glibc.
+FROM node:20-bookworm-slim
+
+WORKDIR /app
+ENV NODE_ENV=production
+
+COPY package.json package-lock.json ./
+# No dependency install scripts: nothing the image runs needs one (embedded PostgreSQL, whose
+# script links its binaries, serves only `npm start`, which compose replaces).
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+COPY . .
+
+USER node
+EXPOSE 3000
+CMD ["node", "--import", "tsx", "server.ts"]
