@@ -18,7 +18,9 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   const connection = await Connection.connect(temporalConnectionOptions(config));
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const database = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_MAX);
+  const database = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_MAX, (err) =>
+    logger.warn({ err }, 'idle database connection lost'),
+  );
 
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   closeWithGrace({ delay: CLOSE_GRACE_MS, logger }, async ({ err, signal }) => {

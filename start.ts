@@ -45,10 +45,9 @@ async function main(): Promise<void> {
     stopping.signal.throwIfAborted();
     const config = loadConfig({ ...process.env, DATABASE_URL: database.url, TEMPORAL_ADDRESS: temporal.address });
 
-    const { db, pool, close: closeDb } = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_MAX);
-    // An idle connection the server drops (a restart, or Ctrl-C reaching embedded PostgreSQL
-    // first) is an 'error' event on the pool; unhandled, it would crash the process mid-shutdown.
-    pool.on('error', (err) => logger.warn(`idle database connection lost: ${err.message}`));
+    const { db, close: closeDb } = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_MAX, (err) =>
+      logger.warn(`idle database connection lost: ${err.message}`),
+    );
     cleanups.push({ what: 'database pool', run: closeDb });
     await migrateDatabase(db);
     await seedPolicies(db);

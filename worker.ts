@@ -61,7 +61,9 @@ async function main(): Promise<void> {
   if (added.length) logger.info({ added }, 'registered case search attributes');
   await client.close();
 
-  const database = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_MAX);
+  const database = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_MAX, (err) =>
+    logger.warn({ err }, 'idle database connection lost'),
+  );
   const connection = await NativeConnection.connect(connectionOptions);
   const worker = await createCaseWorker({
     connection,

@@ -47,7 +47,7 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       const check = async (name: string, probe: () => Promise<unknown>): Promise<Check> => {
         try {
-          await withTimeout(probe(), READINESS_TIMEOUT_MS, name);
+          await probe();
           return { status: 'up' };
         } catch (err) {
           request.log.warn({ err, dependency: name }, 'readiness check failed');
@@ -55,7 +55,9 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
         }
       };
       const [postgres, temporal] = await Promise.all([
-        check('postgres', () => fastify.db.execute(sql`select 1`)),
+        check('postgres', () => withTimeout(fastify.db.execute(sql`select 1`), READINESS_TIMEOUT_MS, 'postgres')),
+        // The gRPC deadline ends the call and its retries; racing it would leave retries running
+        // against a connection that may be closed next.
         check('temporal', () =>
           fastify.temporal.withDeadline(Date.now() + READINESS_TIMEOUT_MS, () => fastify.temporal.workflowService.getSystemInfo({})),
         ),
