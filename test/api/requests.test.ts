@@ -13,6 +13,7 @@ import { loggerOptions } from '../../logger';
 import { tokenFromArgs } from '../../scripts/token';
 import { msToDate, type Role } from '../../domain';
 import { build, expectProblem, type ApiTest } from './helper';
+import { newLoan } from '../support/fixtures';
 
 let t: ApiTest;
 beforeAll(async () => {
@@ -31,22 +32,10 @@ const OFFICER_BR01: Who = ['officer', 'officer-li', 'BR01'];
 const UNKNOWN_CASE = 'case-NO-SUCH-LOAN';
 const day = (offset: number) => msToDate(Date.now() + offset * 86_400_000);
 
+/** A loan the API accepts, with any field overridden (bad values included). */
 function loan(overrides: Record<string, unknown> = {}) {
-  return {
-    loanId: 'LNREQ1',
-    borrower: { name: 'Zhang Wei', idNumber: '110101199003071234', phone: '+8613800138000' },
-    branch: 'BR01',
-    product: 'small_business',
-    secured: true,
-    currency: 'CNY',
-    principal: 50_000_000,
-    outstanding: 32_000_000,
-    overdue: 1_200_000,
-    overdueSince: day(-3),
-    collateral: [{ kind: 'real_estate', description: 'Shop unit', value: 80_000_000 }],
-    guarantors: [],
-    ...overrides,
-  };
+  const { officerId: _unassigned, ...facts } = newLoan({ loanId: 'LNREQ1', overdueSince: day(-3), guarantors: [] });
+  return { ...facts, ...overrides };
 }
 
 describe('health', () => {
