@@ -28,7 +28,7 @@ export const REJECTION_REASONS = [
   'not_paused',
   'pause_end_not_ahead',
   'paid_at_in_future',
-  'currency_mismatch',
+  'invalid_amount',
   'same_officer',
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];

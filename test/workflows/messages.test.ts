@@ -102,6 +102,23 @@ describe('payments', () => {
     });
     expect(trail.filter((e) => e.requestId === msg.requestId)).toHaveLength(1);
   });
+  it('refuses amounts that are not positive whole minor units, from whatever client they come', async () => {
+    const policy = await testPolicy(h.db, { dayMs: 86_400_000, entersAtDays: [0, 15, 30, 60, 90, 120] });
+    const { case: opened } = await open(h.client, h.taskQueue, newLoan({ overdue: 100_000 }), policy);
+    const handle = h.client.workflow.getHandle(opened.caseId);
+    const bad = [payment(-5_000, 'NEG'), payment(10.5, 'FRACTION'), payment(0, 'ZERO')];
+    for (const msg of bad) await handle.signal(recordPaymentSignal, msg);
+    const promise = { requestId: randomUUID(), by: OFFICER, amount: -1, dueDate: msToDate(Date.now()) };
+    await handle.signal(promiseToPaySignal, promise);
+    const trail = await eventually(async () => {
+      const rows = await events(opened.caseId);
+      return rows.filter((e) => e.type === 'message_rejected').length === 4 ? rows : undefined;
+    });
+    expect(trail.filter((e) => e.type === 'message_rejected').map((e) => e.payload.reason)).toEqual(
+      Array(4).fill('invalid_amount'),
+    );
+    expect(await query(opened.caseId)).toMatchObject({ recovered: 0, overdue: 100_000, openPromise: null });
+  });
 });
 
 describe('promises to pay', () => {

@@ -12,6 +12,7 @@ import {
   caseTime,
   dateToMs,
   handForLadderDays,
+  isMinorUnits,
   msToDate,
   ruleFor,
   wallTime,
@@ -46,6 +47,9 @@ interface Pending {
   dirty: boolean;
   parties?: ProjectionBatch['parties'];
 }
+
+/** Signals can come from any Temporal client, not only the validating API: money is checked here too. */
+const isPositiveAmount = (amount: unknown): boolean => isMinorUnits(amount) && amount > 0;
 
 const emptyPending = (): Pending => ({ events: [], payments: [], notifications: [], tasks: [], dirty: false });
 
@@ -325,6 +329,7 @@ export class CaseEntity {
   recordPayment(msg: RecordPayment, nowMs: number): void {
     if (!this.admit('recordPayment', msg, nowMs)) return;
     const { state } = this;
+    if (!isPositiveAmount(msg.amount)) return this.reject('recordPayment', msg, nowMs, 'invalid_amount');
     if (state.paymentReferences.includes(msg.reference)) {
       return this.reject('recordPayment', msg, nowMs, 'duplicate_reference', { reference: msg.reference });
     }
@@ -385,6 +390,7 @@ export class CaseEntity {
   promiseToPay(msg: PromiseToPay, nowMs: number): void {
     if (!this.admit('promiseToPay', msg, nowMs)) return;
     const { state } = this;
+    if (!isPositiveAmount(msg.amount)) return this.reject('promiseToPay', msg, nowMs, 'invalid_amount');
     if (state.openPromise) {
       return this.reject('promiseToPay', msg, nowMs, 'promise_already_open', { dueDate: state.openPromise.dueDate });
     }
