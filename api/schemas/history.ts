@@ -8,11 +8,11 @@ export const HistoryQuerySchema = Type.Object(
     format: Type.Optional(
       StringEnum(['decoded', 'raw'] as const, {
         default: 'decoded',
-        description: '`decoded` (default): every run of the current episode, for a person. `raw`: one run as the JSON history that replay and the Temporal CLI accept',
+        description: '`decoded` (default): every run of the case, for a person. `raw`: one run as the JSON history that replay and the Temporal CLI accept',
       }),
     ),
     runId: Type.Optional(
-      Type.String({ pattern: RUN_ID_PATTERN, description: 'One run of the current episode (default for `raw`: the latest run)' }),
+      Type.String({ pattern: RUN_ID_PATTERN, description: 'One run of the case (default for `raw`: the latest run)' }),
     ),
   },
   { additionalProperties: false },
@@ -33,6 +33,7 @@ export type HistoryEventView = Static<typeof HistoryEventSchema>;
 
 export const HistoryRunSchema = Type.Object({
   runId: Type.String(),
+  episode: Type.Integer({ minimum: 1, description: 'The episode of the case this run belongs to' }),
   events: Type.Array(HistoryEventSchema),
 });
 export type HistoryRunView = Static<typeof HistoryRunSchema>;
@@ -41,7 +42,9 @@ export const CaseHistorySchema = Type.Object(
   {
     caseId: CaseIdSchema,
     episode: Type.Integer(),
-    runs: Type.Array(HistoryRunSchema, { description: 'The runs of the current episode, oldest first (continue-as-new links them)' }),
+    runs: Type.Array(HistoryRunSchema, {
+      description: 'Every run of the case Temporal still holds, oldest first: the episodes in order, continue-as-new linking the runs of each',
+    }),
   },
   { description: 'format=decoded' },
 );

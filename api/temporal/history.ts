@@ -30,6 +30,10 @@ export interface EpisodeRun {
   history: History;
 }
 
+export interface CaseRun extends EpisodeRun {
+  episode: number;
+}
+
 /** More runs than this in one episode means something is wrong; stop following the chain. */
 export const MAX_RUNS = 200;
 
@@ -44,9 +48,42 @@ export async function fetchEpisodeRuns(client: Client, workflowId: string): Prom
   while (runId && runs.length < MAX_RUNS) {
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     runs.push({ runId, history });
-    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+    runId = startedAttributes(history)?.continuedExecutionRunId || undefined;
   }
   return runs.reverse();
+}
+
+/**
+ * Every run of the case that Temporal still holds, oldest first, each with its episode. The
+ * current episode comes from the run links (always complete); earlier episodes from visibility,
+ * which is eventually consistent but has long settled for a closed episode. Episodes are
+ * numbered back from the ledger's current one, so runs past retention leave no gap in numbering.
+ */
+export async function fetchCaseRuns(client: Client, workflowId: string, currentEpisode: number): Promise<CaseRun[]> {
+  const current = await fetchEpisodeRuns(client, workflowId);
+  const known = new Set(current.map((run) => run.runId));
+  const earlier: EpisodeRun[] = [];
+  for await (const execution of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) {
+    if (known.has(execution.runId) || earlier.length >= MAX_RUNS) continue;
+    earlier.push({ runId: execution.runId, history: await client.workflow.getHandle(workflowId, execution.runId).fetchHistory() });
+  }
+  earlier.sort((a, b) => startedAtMs(a.history) - startedAtMs(b.history));
+  const firstRuns = [...new Set(earlier.map((run) => startedAttributes(run.history)?.firstExecutionRunId ?? run.runId))];
+  return [
+    ...earlier.map((run) => {
+      const first = startedAttributes(run.history)?.firstExecutionRunId ?? run.runId;
+      return { ...run, episode: currentEpisode - (firstRuns.length - firstRuns.indexOf(first)) };
+    }),
+    ...current.map((run) => ({ ...run, episode: currentEpisode })),
+  ];
+}
+
+function startedAttributes(history: History) {
+  return history.events?.[0]?.workflowExecutionStartedEventAttributes ?? undefined;
+}
+
+function startedAtMs(history: History): number {
+  return Date.parse(timeToIso(history.events?.[0]?.eventTime));
 }
 
 // ---- raw ------------------------------------------------------------------------------------
@@ -83,10 +120,10 @@ function maskPayloadsInPlace(value: unknown, depth: number): void {
 
 // ---- decoded ---------------------------------------------------------------------------------
 
-export function decodeRun(run: EpisodeRun): HistoryRunView {
+export function decodeRun(run: CaseRun): HistoryRunView {
   const activityTypes = new Map<number, string>();
   const events = (run.history.events ?? []).map((event) => decodeEvent(event, activityTypes));
-  return { runId: run.runId, events };
+  return { runId: run.runId, episode: run.episode, events };
 }
 
 /** `EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED` → `WorkflowExecutionSignaled`. */

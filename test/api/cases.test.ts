@@ -268,6 +268,16 @@ describe('closing and reopening', () => {
     const trail = (await t.as(ADMIN, { url: `/v1/cases/${caseId}/events?limit=200` })).json().items as { episode: number; type: string }[];
     expect(trail.filter((e) => e.type === 'case_opened').map((e) => e.episode)).toEqual([1, 2]);
     expect(trail.map((e) => e.episode)).toEqual([...trail.map((e) => e.episode)].sort());
+
+    // The Temporal history holds both episodes' runs, the closed one first.
+    const history = await eventually(async () => {
+      const body = (await t.as(ADMIN, { url: `/v1/cases/${caseId}/history` })).json();
+      return body.runs?.length === 2 ? body : undefined;
+    });
+    expect(history.episode).toBe(2);
+    const runs = history.runs as { episode: number; events: { type: string }[] }[];
+    expect(runs.map((r) => r.episode)).toEqual([1, 2]);
+    expect(runs[0]!.events.at(-1)!.type).toBe('WorkflowExecutionCompleted');
   });
 });
 

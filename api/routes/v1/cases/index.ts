@@ -23,7 +23,7 @@ import { BEARER_SECURITY, CaseParamsSchema, described, IdempotencyHeadersSchema 
 import { CaseHistorySchema, HistoryQuerySchema, RawHistorySchema } from '../../../schemas/history';
 import { CASE_ERROR_RESPONSES, ERROR_RESPONSES, ProblemSchema } from '../../../schemas/problem';
 import { openCaseWithin } from '../../../temporal/cases';
-import { decodeRun, fetchEpisodeRuns, rawHistoryJson } from '../../../temporal/history';
+import { decodeRun, fetchCaseRuns, rawHistoryJson } from '../../../temporal/history';
 
 const DEFAULT_LIMIT = 50;
 
@@ -211,7 +211,7 @@ const cases: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         summary: 'The Temporal history of a case (supervisors, admins)',
         description:
-          'The engine\'s proof beside the business trail. `format=decoded` (default): every run of the current episode, oldest first (continue-as-new links them), each event with its time, type and what it carried: signal and update names with their sender (`by`, from the payload, not the client identity) and request id, timers, activities with result or failure, links between runs. `format=raw`: one run (the latest, or `runId`) as the JSON history that `Worker.runReplayHistory` and the Temporal CLI accept. Borrowers\' and guarantors\' ID numbers and phones are masked in both.',
+          'The engine\'s proof beside the business trail. `format=decoded` (default): every run of the case Temporal still holds, oldest first, each with its episode (a loan overdue again opens a new episode; continue-as-new links the runs of one), each event with its time, type and what it carried: signal and update names with their sender (`by`, from the payload, not the client identity) and request id, timers, activities with result or failure, links between runs. `format=raw`: one run (the latest, or `runId`) as the JSON history that `Worker.runReplayHistory` and the Temporal CLI accept. Borrowers\' and guarantors\' ID numbers and phones are masked in both.',
         tags: ['audit'],
         security: BEARER_SECURITY,
         params: CaseParamsSchema,
@@ -229,13 +229,13 @@ const cases: FastifyPluginAsyncTypebox = async (fastify) => {
       const row = await caseFor(fastify, caseId, (r) => assertCaseAccess(caller, 'history', r));
       let runs;
       try {
-        runs = await fetchEpisodeRuns(fastify.temporal, caseId);
+        runs = await fetchCaseRuns(fastify.temporal, caseId, row.episode);
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) throw notFound(`Temporal holds no history for ${caseId} (past its retention period?)`);
         throw err;
       }
       const chosen = runId === undefined ? runs : runs.filter((run) => run.runId === runId);
-      if (chosen.length === 0) throw notFound(`Run ${runId} is not a run of the current episode of ${caseId}`);
+      if (chosen.length === 0) throw notFound(`Run ${runId} is not a run of ${caseId}`);
       if (format === 'raw') {
         const run = chosen[chosen.length - 1]!;
         // Already JSON (proto JSON as the CLI writes it): sent as is, not re-serialized.
