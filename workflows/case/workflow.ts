@@ -81,6 +81,8 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
   setHandler(assignOfficerSignal, (msg) => entity.assignOfficer(msg, Date.now()));
   setHandler(pauseSignal, (msg) => entity.pause(msg, Date.now()));
   setHandler(resumeSignal, (msg) => entity.resume(msg, Date.now()));
+  // A query sees the workflow clock of the last activation: fields that follow from time alone
+  // (days past due) are as of then; the ledger is refreshed at least daily.
   setHandler(caseStateQuery, () => entity.view(Date.now()));
 
   let deliveries: Promise<void> = Promise.resolve();
