@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/support/runtime.ts'],
     // The Temporal SDK's native bridge crashed under worker threads; forks give each file a process.
     pool: 'forks',
     // Two files at a time: beside the dev server and PostgreSQL, more only thrashes two cores.
