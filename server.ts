@@ -7,7 +7,9 @@ import { Client, Connection } from '@temporalio/client';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './api/app';
 import { loadConfig, temporalConnectionOptions } from './config';
-import { createDatabase } from './db/client';
+import { apiConnectionOptions } from './api/plugins/app/temporal';
+import { createDatabase, databaseOptionsFrom } from './db/client';
+import { describeDatabaseError } from './db/errors';
 import { createLogger } from './logger';
 
 /** How long in-flight requests get to finish on shutdown. */
@@ -16,10 +18,14 @@ const CLOSE_GRACE_MS = 10_000;
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL);
-  const connection = await Connection.connect(temporalConnectionOptions(config));
+  // Every call has a deadline and the client reconnects within a second of Temporal's return.
+  const connection = await Connection.connect(apiConnectionOptions(temporalConnectionOptions(config)));
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const database = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_MAX, (err) =>
-    logger.warn({ err }, 'idle database connection lost'),
+  const database = createDatabase(
+    config.DATABASE_URL,
+    config.DATABASE_POOL_MAX,
+    (err, state) => logger.warn({ error: describeDatabaseError(err).message, state }, 'database connection lost'),
+    databaseOptionsFrom(config),
   );
 
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;

@@ -9,7 +9,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { Config } from '../config';
 import type { Database } from '../db/client';
 import type { Logger } from '../logger';
-import { fieldErrorsFromAjv, HttpProblem, PROBLEM_CONTENT_TYPE, PROBLEM_TYPES, type Problem } from './errors';
+import { containsNul } from '../domain';
+import { badRequest, fieldErrorsFromAjv, HttpProblem, PROBLEM_CONTENT_TYPE, PROBLEM_TYPES, type Problem } from './errors';
+import { problemForFault } from './faults';
 import authorization from './plugins/app/authorization';
 import casesRepository from './plugins/app/cases-repository';
 import resources from './plugins/app/resources';
@@ -17,7 +19,6 @@ import jwt from './plugins/external/jwt';
 import swagger from './plugins/external/swagger';
 import health from './routes/health';
 import v1 from './routes/v1';
-import { isTemporalUnavailable } from './temporal/errors';
 import { createValidatorCompiler } from './validation';
 
 export interface AppOptions {
@@ -27,14 +28,17 @@ export interface AppOptions {
   logger: Logger;
 }
 
-function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
-  return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem);
+function sendProblem(reply: FastifyReply, problem: Problem, headers: Record<string, string> = {}): FastifyReply {
+  return reply.code(problem.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(problem);
 }
 
-/** Turns any error into a problem: validation → 400 naming the fields; 5xx masked and logged. */
-function problemFor(err: FastifyError | HttpProblem | Error, request: FastifyRequest): Problem {
-  const instance = request.url;
-  if (err instanceof HttpProblem) return err.toProblem(instance);
+/**
+ * Turns any error into a problem: validation → 400 naming the fields; PostgreSQL or Temporal
+ * down → 503 with Retry-After; a value PostgreSQL refuses → 400 (api/faults.ts); other 5xx
+ * masked (and logged by the handler).
+ */
+function httpProblemFor(err: FastifyError | HttpProblem | Error, request: FastifyRequest): HttpProblem {
+  if (err instanceof HttpProblem) return err;
   const fastifyError = err as FastifyError;
   if (fastifyError.validation) {
     const errors = fieldErrorsFromAjv(fastifyError.validation, fastifyError.validationContext);
@@ -42,14 +46,13 @@ function problemFor(err: FastifyError | HttpProblem | Error, request: FastifyReq
       type: PROBLEM_TYPES.validation,
       title: 'Invalid request',
       errors,
-    }).toProblem(instance);
+    });
   }
-  if (isTemporalUnavailable(err)) {
-    return new HttpProblem(503, 'The workflow service is unavailable; try again shortly').toProblem(instance);
-  }
+  const fault = problemForFault(err, { query: request.query, params: request.params });
+  if (fault) return fault;
   const status = fastifyError.statusCode;
-  if (status !== undefined && status >= 400 && status < 500) return new HttpProblem(status, err.message).toProblem(instance);
-  return new HttpProblem(500, 'An internal error occurred; it has been logged').toProblem(instance);
+  if (status !== undefined && status >= 400 && status < 500) return new HttpProblem(status, err.message);
+  return new HttpProblem(500, 'An internal error occurred; it has been logged');
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -62,11 +65,23 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // Before any plugin: child contexts take the handlers in force when they are registered.
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    const problem = problemFor(err, request);
+    const answer = httpProblemFor(err, request);
+    const problem = answer.toProblem(request.url);
     const context = { method: request.method, url: request.url, params: request.params, query: request.query, caller: request.caller };
-    if (problem.status >= 500) request.log.error({ err, request: context }, 'request failed');
+    if (problem.status === 503) request.log.warn({ err, request: context, status: 503 }, 'dependency unavailable');
+    else if (problem.status >= 500) request.log.error({ err, request: context }, 'request failed');
     else request.log.info({ request: context, status: problem.status, detail: problem.detail }, 'request refused');
-    return sendProblem(reply, problem);
+    return sendProblem(reply, problem, answer.headers);
+  });
+
+  // No text in a request may hold NUL (U+0000): PostgreSQL refuses it in text and jsonb, so the
+  // write would fail on every retry. The schemas' Text() refuses it per field; this catches any
+  // string a schema leaves open (after validation: a forbidden caller still learns nothing).
+  app.addHook('preHandler', async (request) => {
+    for (const [part, value] of [['body', request.body], ['query', request.query], ['params', request.params]] as const) {
+      const path = containsNul(value);
+      if (path !== null) throw badRequest([{ field: path === '$' ? part : path, reason: 'must not contain the NUL character (\\u0000)' }]);
+    }
   });
 
   app.setNotFoundHandler((request, reply) => {

@@ -1,6 +1,16 @@
-import { Type, type TSchema, type TUnsafe } from 'typebox';
+import { Type, type TSchema, type TString, type TStringOptions, type TUnsafe } from 'typebox';
 import { BRANCH_PATTERN, SUBJECT_PATTERN } from '../auth/tokens';
-import { ROLES } from '../../domain';
+import { NO_NUL_PATTERN, ROLES } from '../../domain';
+
+/**
+ * Every free-text string a request carries: PostgreSQL refuses NUL (U+0000) in text and jsonb,
+ * so the pattern refuses it here, at the edge (a 400 naming the field), and the OpenAPI document
+ * says so. Give a `maxLength`; a string with a pattern of its own uses `Type.String` and a
+ * pattern that leaves out NUL.
+ */
+export function Text(options: TStringOptions & { maxLength: number }): TString {
+  return Type.String({ ...options, pattern: NO_NUL_PATTERN });
+}
 
 /** A string enum that serializes fast and reads well in OpenAPI: `{ type: 'string', enum }`. */
 export function StringEnum<const Values extends readonly string[]>(
@@ -48,8 +58,8 @@ export const PositiveMinorUnitsSchema = Type.Integer({
 export const DateSchema = Type.String({ format: 'date', description: 'A calendar date, YYYY-MM-DD (UTC)', examples: ['2025-01-31'] });
 export const DateTimeSchema = Type.String({ format: 'date-time', description: 'An ISO 8601 date-time with offset' });
 
-export const ShortTextSchema = Type.String({ minLength: 1, maxLength: 200 });
-export const LongTextSchema = Type.String({ minLength: 1, maxLength: 4000 });
+export const ShortTextSchema = Text({ minLength: 1, maxLength: 200 });
+export const LongTextSchema = Text({ minLength: 1, maxLength: 4000 });
 
 export const CaseParamsSchema = Type.Object({ caseId: CaseIdSchema });
 
@@ -63,11 +73,33 @@ export const IdempotencyHeadersSchema = Type.Object({
   ),
 });
 
-export const CursorSchema = Type.String({ minLength: 1, maxLength: 200, description: 'Opaque cursor from `nextCursor` of the previous page' });
+export const CURSOR_PATTERN = '^[A-Za-z0-9_-]+$';
+export const CursorSchema = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  pattern: CURSOR_PATTERN,
+  description: 'Opaque cursor from `nextCursor` of the previous page',
+});
+
+/** Days past due in filters: 0 up to a century, far inside PostgreSQL's integer range. */
+export const MAX_DAYS_PAST_DUE = 36_500;
+export const DaysPastDueFilterSchema = Type.Integer({ minimum: 0, maximum: MAX_DAYS_PAST_DUE });
 export const LimitSchema = Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'Page size, 1–200' });
 
 /** The security requirement every `/v1` route declares. */
 export const BEARER_SECURITY = [{ bearerAuth: [] as string[] }];
+
+/** Marks a body schema whose route also takes no body at all (see `OptionalBody`). */
+export const OPTIONAL_BODY_KEYWORD = 'x-optional-body';
+
+/**
+ * A request body the route accepts absent as well as present (the route's preValidation turns a
+ * missing body into `{}`): the OpenAPI document then says `requestBody.required: false`
+ * (plugins/external/swagger.ts). Use it only together with such a route.
+ */
+export function OptionalBody<T extends TSchema>(schema: T): T {
+  return { ...schema, [OPTIONAL_BODY_KEYWORD]: true } as T;
+}
 
 /** The same schema with a description (OpenAPI shows it as the response's description). */
 export function described<T extends TSchema>(schema: T, description: string): T {

@@ -61,11 +61,12 @@ describe('health', () => {
 
       const authorization = t.auth('admin', 'admin-1');
       const failed = await app.inject({ url: '/v1/cases?stage=paused', headers: { authorization } });
-      const problem = expectProblem(failed, 500);
+      const problem = expectProblem(failed, 503);
+      expect(failed.headers['retry-after']).toBeDefined();
       expect(problem.detail).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
-      const logged = lines.find((l) => l.msg === 'request failed');
+      const logged = lines.find((l) => l.msg === 'dependency unavailable');
       expect(logged).toMatchObject({
-        level: 50,
+        level: 40,
         err: { message: expect.stringMatching(/ECONNREFUSED/) },
         request: { method: 'GET', url: '/v1/cases?stage=paused', query: { stage: 'paused' }, caller: { sub: 'admin-1', role: 'admin' } },
       });
@@ -135,7 +136,7 @@ describe('unknown cases', () => {
     ['GET', '/events'],
     ['GET', '/history'],
     ['POST', '/contacts', { channel: 'phone', outcome: 'answered' }],
-    ['POST', '/resume', undefined],
+    ['POST', '/resume', {}],
   ] as ['GET' | 'POST', string, object?][])('answer 404 to %s %s', async (method, path, payload) => {
     const res = await t.as(ADMIN, { method, url: `/v1/cases/${UNKNOWN_CASE}${path}`, ...(payload ? { payload } : {}) });
     expectProblem(res, 404);
@@ -205,7 +206,6 @@ describe('validation: every endpoint names the bad field and why', () => {
     ['/payments', { amount: 100, paidAt: 'yesterday', reference: 'R1' }, ['paidAt']],
     ['/payments', { amount: 100, paidAt: new Date(Date.now() + 3_600_000).toISOString(), reference: 'R1' }, ['paidAt']],
     ['/payments', { amount: 100, paidAt: new Date().toISOString() }, ['reference']],
-    ['/promises', { amount: 100, dueDate: day(-1) }, ['dueDate']],
     ['/promises', { amount: 100, dueDate: '2030-13-01' }, ['dueDate']],
     ['/promises', { amount: -5, dueDate: day(3) }, ['amount']],
     ['/notes', { summary: '' }, ['summary']],
@@ -213,14 +213,25 @@ describe('validation: every endpoint names the bad field and why', () => {
     ['/assignment', {}, ['officerId']],
     ['/assignment', { officerId: 'two words' }, ['officerId']],
     ['/pause', { reason: 'holiday' }, ['reason']],
-    ['/pause', { reason: 'dispute', until: day(0) }, ['until']],
+    ['/pause', { reason: 'dispute', until: '2030-02-30' }, ['until']],
+    ['/resume', undefined, ['body']],
     ['/resume', { note: 'ok', extra: 1 }, ['extra']],
   ])('POST %s', async (path, payload, fields) => {
     expectProblem(await post(`${c}${path}`, payload), 400, fields);
   });
 
+  it('says what to write instead: dates, date-times with their zone, whole minor units', async () => {
+    const reasons = async (path: string, payload: object) =>
+      (expectProblem(await post(`${c}${path}`, payload), 400).errors as { field: string; reason: string }[]).map((e) => `${e.field}: ${e.reason}`);
+    expect(await reasons('/payments', { amount: 12.5, paidAt: new Date().toISOString(), reference: 'R1' })).toEqual([
+      'amount: must be a whole number of minor units of the currency: 12.50 CNY is 1250',
+    ]);
+    expect((await reasons('/payments', { amount: 100, paidAt: '2026-11-30 09:30', reference: 'R1' }))[0]).toMatch(/RFC 3339 .* zone/);
+    expect((await reasons('/promises', { amount: 100, dueDate: '30/11/2026' }))[0]).toMatch(/YYYY-MM-DD/);
+  });
+
   it('POST messages: the query and the Idempotency-Key header', async () => {
-    expectProblem(await post(`${c}/notes?wait=maybe`, { summary: 'x' }), 400, ['wait']);
+    expectProblem(await post(`${c}/notes?async=maybe`, { summary: 'x' }), 400, ["async"]);
     expectProblem(await post(`${c}/notes`, { summary: 'x' }, { 'idempotency-key': 'short' }), 400, ['idempotency-key']);
   });
 });
@@ -244,6 +255,8 @@ describe('the OpenAPI document', () => {
         'GET /v1/cases/{caseId}',
         'GET /v1/cases/{caseId}/events',
         'GET /v1/cases/{caseId}/history',
+        'GET /v1/cases/{caseId}/refusals',
+        'GET /v1/incidents',
         ...['contacts', 'payments', 'promises', 'notes', 'assignment', 'pause', 'resume'].map((m) => `POST /v1/cases/{caseId}/${m}`),
       ].sort(),
     );
@@ -270,8 +283,8 @@ describe('the OpenAPI document', () => {
       expect.arrayContaining(['loanId', 'borrower', 'overdue', 'overdueSince']),
     );
     const pause = doc.paths['/v1/cases/{caseId}/pause'].post;
-    expect(Object.keys(pause.responses).sort()).toEqual(['200', '202', '400', '401', '403', '404', '409', '500']);
-    expect(pause.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['wait', 'idempotency-key', 'caseId']));
+    expect(Object.keys(pause.responses).sort()).toEqual(['200', '202', '400', '401', '403', '404', '409', '422', '500', '503']);
+    expect(pause.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['async', 'idempotency-key', 'caseId']));
   });
 
   it('serves Swagger UI at /docs', async () => {

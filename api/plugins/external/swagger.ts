@@ -2,8 +2,30 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fp from 'fastify-plugin';
 import { PROBLEM_CONTENT_TYPE } from '../../errors';
+import { OPTIONAL_BODY_KEYWORD } from '../../schemas/common';
 
 type Json = Record<string, unknown>;
+
+/**
+ * Fastify's swagger marks every request body required; a body schema built with
+ * `OptionalBody()` (schemas/common.ts) is one the route also takes absent, and the document says
+ * so (`requestBody.required: false`). The marker keyword is removed from the document.
+ */
+function optionalBodies(document: Json): Json {
+  const paths = (document.paths ?? {}) as Record<string, Record<string, Json>>;
+  for (const operations of Object.values(paths)) {
+    for (const operation of Object.values(operations)) {
+      const body = operation?.requestBody as { required?: boolean; content?: Record<string, { schema?: Json }> } | undefined;
+      for (const media of Object.values(body?.content ?? {})) {
+        if (media.schema?.[OPTIONAL_BODY_KEYWORD] === true) {
+          body!.required = false;
+          delete media.schema[OPTIONAL_BODY_KEYWORD];
+        }
+      }
+    }
+  }
+  return document;
+}
 
 /** Error answers are problem details: document them under their own media type. */
 function problemMediaTypes(document: Json): Json {
@@ -53,7 +75,7 @@ export default fp(
         },
       },
       transformObject: (documentObject) =>
-        problemMediaTypes(('openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject) as Json),
+        optionalBodies(problemMediaTypes(('openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject) as Json)),
     });
     await fastify.register(fastifySwaggerUi, { routePrefix: '/docs' });
   },
