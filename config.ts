@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import { envSchema } from 'env-schema';
 import { Type, type Static } from 'typebox';
-import { TASK_QUEUE } from './domain';
+import { NOTIFICATION_CHANNELS, TASK_QUEUE, type NotificationChannel } from './domain';
 
 /** The development secret signs tokens only where no JWT_SECRET is set outside production. */
 export const DEVELOPMENT_JWT_SECRET = 'collection-cases-development-secret-change-me';
@@ -16,6 +16,10 @@ const ConfigSchema = Type.Object({
   }),
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),
   DATABASE_POOL_MAX: Type.Integer({ default: 10, minimum: 1 }),
+  /** Connecting to PostgreSQL, and waiting for a free pooled connection. */
+  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ default: 5_000, minimum: 100, maximum: 300_000 }),
+  /** PostgreSQL's `statement_timeout` for every statement; 0 turns it off. */
+  DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ default: 15_000, minimum: 0, maximum: 3_600_000 }),
   TEMPORAL_ADDRESS: Type.String({ default: '127.0.0.1:7233', pattern: '^[^\\s:]+:\\d+$' }),
   TEMPORAL_NAMESPACE: Type.String({ default: 'default', minLength: 1 }),
   TEMPORAL_TASK_QUEUE: Type.String({ default: TASK_QUEUE, minLength: 1 }),
@@ -24,6 +28,17 @@ const ConfigSchema = Type.Object({
   TEMPORAL_TLS_KEY_PATH: Type.Optional(Type.String({ minLength: 1 })),
   TEMPORAL_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  // Notifications: which adapter sends each channel, and the adapters' settings.
+  NOTIFY_CHANNELS: Type.Optional(Type.String({ minLength: 1 })),
+  NOTIFY_WEBHOOK_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  NOTIFY_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16 })),
+  NOTIFY_WEBHOOK_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100, maximum: 120_000 }),
+  SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://' })),
+  SMTP_FROM: Type.Optional(Type.String({ minLength: 3 })),
+  SMTP_TO: Type.Optional(Type.String({ minLength: 3 })),
+  SMTP_TIMEOUT_MS: Type.Integer({ default: 15_000, minimum: 100, maximum: 120_000 }),
+  NOTIFY_MAX_ATTEMPTS: Type.Integer({ default: 8, minimum: 1, maximum: 100 }),
+  NOTIFY_SWEEP_INTERVAL_MS: Type.Integer({ default: 30_000, minimum: 1_000, maximum: 3_600_000 }),
 });
 
 export type Config = Static<typeof ConfigSchema> & { JWT_SECRET: string };
@@ -37,6 +52,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (config.JWT_SECRET === undefined && config.NODE_ENV === 'production') {
     throw new Error('env must have required property JWT_SECRET in production');
   }
+  notificationAdapters(config); // a bad NOTIFY_* setting stops every process at boot
   return { ...config, JWT_SECRET: config.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET };
 }
 
@@ -62,4 +78,84 @@ export function temporalConnectionOptions(config: Config): TemporalConnectionOpt
     tls,
     ...(config.TEMPORAL_API_KEY ? { apiKey: config.TEMPORAL_API_KEY } : {}),
   };
+}
+
+/** The adapters a channel can be sent through. */
+export const NOTIFY_ADAPTERS = ['log', 'webhook', 'smtp'] as const;
+export type NotifyAdapter = (typeof NOTIFY_ADAPTERS)[number];
+
+export interface NotificationSettings {
+  /** The adapter of each channel; a channel left out has none and its rows fail (with the
+   * reason) instead of pretending to be sent. */
+  channels: Partial<Record<NotificationChannel, NotifyAdapter>>;
+  webhook?: { url: string; secret: string; timeoutMs: number };
+  smtp?: { url: string; from: string; to: string; timeoutMs: number };
+  maxAttempts: number;
+  sweepIntervalMs: number;
+}
+
+/**
+ * What delivers notifications. `NOTIFY_CHANNELS` is one adapter for every channel (`log`,
+ * `webhook`, `smtp`) or a list such as `sms=webhook,letter=smtp,email=smtp`. Unset, every channel
+ * only logs: fine for `npm start`, refused where notifications must really leave the bank
+ * (`requireDelivery`, the production worker) unless `NOTIFY_CHANNELS=log` says so explicitly.
+ */
+export function notificationSettings(config: Config, { requireDelivery }: { requireDelivery: boolean }): NotificationSettings {
+  if (config.NOTIFY_CHANNELS === undefined && requireDelivery) {
+    throw new Error(
+      'env/NOTIFY_CHANNELS must be set for the worker: map channels to adapters (e.g. sms=webhook,letter=smtp,email=smtp), ' +
+        'or set NOTIFY_CHANNELS=log to only log notifications',
+    );
+  }
+  const channels = notificationAdapters(config);
+  const uses = (adapter: NotifyAdapter) => Object.values(channels).includes(adapter);
+  return {
+    channels,
+    ...(uses('webhook')
+      ? { webhook: { url: config.NOTIFY_WEBHOOK_URL!, secret: config.NOTIFY_WEBHOOK_SECRET!, timeoutMs: config.NOTIFY_WEBHOOK_TIMEOUT_MS } }
+      : {}),
+    ...(uses('smtp')
+      ? { smtp: { url: config.SMTP_URL!, from: config.SMTP_FROM!, to: config.SMTP_TO!, timeoutMs: config.SMTP_TIMEOUT_MS } }
+      : {}),
+    maxAttempts: config.NOTIFY_MAX_ATTEMPTS,
+    sweepIntervalMs: config.NOTIFY_SWEEP_INTERVAL_MS,
+  };
+}
+
+/** Parses NOTIFY_CHANNELS and checks that each adapter it names has its settings. */
+function notificationAdapters(config: Static<typeof ConfigSchema>): Partial<Record<NotificationChannel, NotifyAdapter>> {
+  const value = config.NOTIFY_CHANNELS?.trim() ?? 'log';
+  const isAdapter = (a: string): a is NotifyAdapter => (NOTIFY_ADAPTERS as readonly string[]).includes(a);
+  const isChannel = (c: string): c is NotificationChannel => (NOTIFICATION_CHANNELS as readonly string[]).includes(c);
+  const channels: Partial<Record<NotificationChannel, NotifyAdapter>> = {};
+  if (!value.includes('=')) {
+    if (!isAdapter(value)) {
+      throw new Error(`env/NOTIFY_CHANNELS must be one of ${NOTIFY_ADAPTERS.join(', ')} or a list like sms=webhook,letter=smtp, not "${value}"`);
+    }
+    for (const channel of NOTIFICATION_CHANNELS) channels[channel] = value;
+  } else {
+    for (const entry of value.split(',')) {
+      const [channel = '', adapter = '', ...rest] = entry.split('=').map((part) => part.trim());
+      if (rest.length > 0 || !isChannel(channel) || !isAdapter(adapter)) {
+        throw new Error(
+          `env/NOTIFY_CHANNELS: "${entry.trim()}" must be channel=adapter, a channel of ${NOTIFICATION_CHANNELS.join(', ')} ` +
+            `and an adapter of ${NOTIFY_ADAPTERS.join(', ')}`,
+        );
+      }
+      if (channels[channel] !== undefined) throw new Error(`env/NOTIFY_CHANNELS names the channel ${channel} twice`);
+      channels[channel] = adapter;
+    }
+  }
+  const used = new Set(Object.values(channels));
+  if (used.has('webhook')) {
+    for (const name of ['NOTIFY_WEBHOOK_URL', 'NOTIFY_WEBHOOK_SECRET'] as const) {
+      if (config[name] === undefined) throw new Error(`env must have required property ${name} for NOTIFY_CHANNELS's webhook adapter`);
+    }
+  }
+  if (used.has('smtp')) {
+    for (const name of ['SMTP_URL', 'SMTP_FROM', 'SMTP_TO'] as const) {
+      if (config[name] === undefined) throw new Error(`env must have required property ${name} for NOTIFY_CHANNELS's smtp adapter`);
+    }
+  }
+  return channels;
 }

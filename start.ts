@@ -8,9 +8,12 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { channelsFromSettings } from './activities/channels/configured';
 import { buildApp } from './api/app';
-import { loadConfig, temporalConnectionOptions } from './config';
-import { createDatabase } from './db/client';
+import { loadConfig, notificationSettings, temporalConnectionOptions } from './config';
+import { apiConnectionOptions } from './api/plugins/app/temporal';
+import { createDatabase, databaseOptionsFrom, type ConnectionErrorHandler } from './db/client';
+import { describeDatabaseError } from './db/errors';
 import { migrateDatabase } from './db/migrate';
 import { seedPolicies } from './db/seed';
 import { msToDate } from './domain';
@@ -45,15 +48,21 @@ async function main(): Promise<void> {
     stopping.signal.throwIfAborted();
     const config = loadConfig({ ...process.env, DATABASE_URL: database.url, TEMPORAL_ADDRESS: temporal.address });
 
-    const { db, close: closeDb } = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_MAX, (err) =>
-      logger.warn(`idle database connection lost: ${err.message}`),
-    );
+    const onLost: ConnectionErrorHandler = (err, state) =>
+      logger.warn({ error: describeDatabaseError(err).message, state }, 'database connection lost');
+    // Migrations may rewrite data for longer than the runtime's statement timeout allows.
+    const migrator = createDatabase(config.DATABASE_URL, 1, onLost, { statementTimeoutMs: 0 });
+    try {
+      await migrateDatabase(migrator.db);
+      await seedPolicies(migrator.db);
+    } finally {
+      await migrator.close();
+    }
+    const { db, close: closeDb } = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_MAX, onLost, databaseOptionsFrom(config));
     cleanups.push({ what: 'database pool', run: closeDb });
-    await migrateDatabase(db);
-    await seedPolicies(db);
 
     const connectionOptions = temporalConnectionOptions(config);
-    const connection = await Connection.connect(connectionOptions);
+    const connection = await Connection.connect(apiConnectionOptions(connectionOptions));
     cleanups.push({ what: 'Temporal client', run: () => connection.close() });
     const added = await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
     if (added.length) logger.info({ added }, 'registered case search attributes');
@@ -65,12 +74,24 @@ async function main(): Promise<void> {
 
     const workerConnection = await NativeConnection.connect(connectionOptions);
     cleanups.push({ what: 'worker connection', run: () => workerConnection.close() });
+    // Notifications only log unless NOTIFY_CHANNELS names real adapters (see README).
+    const notifications = notificationSettings(config, { requireDelivery: false });
+    const channels = channelsFromSettings(notifications, logger);
+    cleanups.push({
+      what: 'notification channels',
+      run: () => Promise.all([...new Set(Object.values(channels))].map(async (adapter) => adapter?.close?.())),
+    });
+    // Two workers, run as one: cases on TEMPORAL_TASK_QUEUE, delivery on its -delivery queue.
     const worker = await createCaseWorker({
       connection: workerConnection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       db,
       logger,
+      channels,
+      unconfiguredChannels: 'fail',
+      delivery: { maxAttempts: notifications.maxAttempts },
+      sweepIntervalMs: notifications.sweepIntervalMs,
     });
     // Inside runUntil, so that a port already taken shuts the new worker down again.
     await worker.runUntil(async () => {
