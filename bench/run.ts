@@ -1,0 +1,650 @@
+/**
+ * `npm run bench`: the history economy of a case, measured on a real Temporal dev server and a
+ * real PostgreSQL, against a minimal workflow measured in the same run. Prints a compact table
+ * and writes its section of bench/RESULTS.md. Asserts no timings: the figures are event counts
+ * (which do not depend on the machine's speed) and ratios against the baseline.
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench   # a scratch database there
+ *   npm run bench                                                          # embedded PostgreSQL
+ *
+ * Tunables (environment): BENCH_QUIET_DAY_MS (20), BENCH_QUIET_DAYS (365), BENCH_LADDER_DAY_MS
+ * (750), BENCH_LADDER_TAIL_DAYS (15), BENCH_BASELINE_WAKES (10), BENCH_BASELINE_TIMER_MS (1000).
+ *
+ * The ladder's case day is long on purpose: on the dev server a sub-second timer fired about a
+ * second after it started in every run here, so on a faster calendar due instants two case days apart
+ * (hand 4's last repeated visit on day 88, hand 5 on day 90) share one wake, and the count
+ * would come out lower than a real calendar's. The run checks that every due instant had a wake
+ * of its own and says so when not.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
+import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { and, eq, sql } from 'drizzle-orm';
+import { addPolicyVersion } from '../db/policies';
+import { createDatabase, type Database } from '../db/client';
+import { caseEvents, cases } from '../db/schema';
+import { STANDARD_POLICY } from '../db/seed';
+import {
+  MESSAGE_REFUSED,
+  addNoteSignal,
+  addNoteUpdate,
+  caseStateQuery,
+  DAY_MS,
+  dateToMs,
+  promiseToPayUpdate,
+  type CollectionPolicy,
+  type LoanFacts,
+} from '../domain';
+import { createLogger } from '../logger';
+import { openCase } from '../temporal/open-case';
+import { WORKFLOWS_PATH, createCaseWorker } from '../worker';
+import { minimalWorkflow, pokeSignal, pokeUpdate, wakesQuery, type BaselineActivities } from './baseline-workflow';
+import { armedTimers, countByType, shortName, splitWakes, wakeShapes, type Wake } from './history';
+import { OFFICER, SYSTEM, daysAgo, newLoan } from '../test/support/fixtures';
+import { Cleanups, createBenchDatabase, startTemporal, type BenchDatabase, type BenchTemporal } from './services';
+
+const RESULTS_PATH = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
+const BASELINE_WORKFLOW_PATH = fileURLToPath(new URL('./baseline-workflow.ts', import.meta.url));
+
+const envInt = (name: string, fallback: number): number => {
+  const value = process.env[name];
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name}=${value} is not a positive integer`);
+  return n;
+};
+
+const SETTINGS = {
+  quietDayMs: envInt('BENCH_QUIET_DAY_MS', 20),
+  quietDays: envInt('BENCH_QUIET_DAYS', 365),
+  ladderDayMs: envInt('BENCH_LADDER_DAY_MS', 750),
+  ladderTailDays: envInt('BENCH_LADDER_TAIL_DAYS', 15),
+  baselineWakes: envInt('BENCH_BASELINE_WAKES', 10),
+  baselineTimerMs: envInt('BENCH_BASELINE_TIMER_MS', 1000),
+};
+
+const GOALS = { quietYear: 0, ladderBelow: 150, refusedUpdate: 0 };
+/** The standard ladder's entry days. */
+const STANDARD_ENTRY_DAYS = STANDARD_POLICY.hands.map((h) => h.entersAtDay);
+/** A history is settled when its length has not moved for this long, nothing pending. */
+const STABLE_MS = 600;
+const SETTLE_TIMEOUT_MS = 60_000;
+
+
+const abort = new AbortController();
+const sleep = (ms: number) => delay(ms, undefined, { signal: abort.signal });
+
+// ---- helpers ------------------------------------------------------------------------------
+
+function loan(overdueDaysAgo: number): LoanFacts {
+  return newLoan({ loanId: `BENCH${randomUUID().slice(0, 8).toUpperCase()}`, overdueSince: daysAgo(overdueDaysAgo) });
+}
+
+/** A fresh policy: the standard ladder (entry days and actions) on a compressed calendar. */
+function benchPolicy(db: Database, name: string, dayMs: number): Promise<CollectionPolicy> {
+  return addPolicyVersion(db, {
+    ...STANDARD_POLICY,
+    name: `${name}-${randomUUID().slice(0, 8)}`,
+    description: `benchmark: the standard ladder with a case day of ${dayMs} ms`,
+    dayMs,
+  });
+}
+
+async function ledgerHand(db: Database, caseId: string): Promise<number | undefined> {
+  const [row] = await db.select({ hand: cases.hand }).from(cases).where(eq(cases.caseId, caseId));
+  return row?.hand;
+}
+
+async function ledgerHasRequest(db: Database, caseId: string, requestId: string): Promise<boolean> {
+  const rows = await db
+    .select({ id: caseEvents.eventId })
+    .from(caseEvents)
+    .where(and(eq(caseEvents.caseId, caseId), eq(caseEvents.requestId, requestId)));
+  return rows.length > 0;
+}
+
+async function ledgerEventTypes(db: Database, caseId: string): Promise<[string, number][]> {
+  const rows = await db
+    .select({ type: caseEvents.type, n: sql<number>`count(*)::int` })
+    .from(caseEvents)
+    .where(eq(caseEvents.caseId, caseId))
+    .groupBy(caseEvents.type);
+  return rows.map((r) => [r.type, r.n] as [string, number]).sort((a, b) => b[1] - a[1]);
+}
+
+/**
+ * Waits until the workflow has nothing running (no workflow task, no activity) and its history
+ * length has not moved for STABLE_MS, with `ready` true; answers that length.
+ */
+async function settle(handle: WorkflowHandle, what: string, ready: () => Promise<boolean> = async () => true): Promise<number> {
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  let last = -1;
+  let stableSince = Date.now();
+  for (;;) {
+    const description = await handle.describe();
+    const length = description.historyLength;
+    const busy = (description.raw.pendingActivities?.length ?? 0) > 0 || Boolean(description.raw.pendingWorkflowTask);
+    const ok = !busy && (await ready());
+    if (!ok || length !== last) stableSince = Date.now();
+    else if (Date.now() - stableSince >= STABLE_MS) return length;
+    last = length;
+    if (Date.now() > deadline) throw new Error(`${what} did not settle within ${SETTLE_TIMEOUT_MS} ms (history at ${length})`);
+    await sleep(100);
+  }
+}
+
+async function historyEvents(handle: WorkflowHandle) {
+  return (await handle.fetchHistory()).events ?? [];
+}
+
+const round = (n: number, digits = 1) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : NaN);
+const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : '—');
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+const met = (ok: boolean) => (ok ? 'met' : '**MISSED**');
+
+function wakesOfKind(wakes: Wake[], kind: string): Wake[] {
+  return wakes.filter((w) => w.trigger === kind);
+}
+
+// ---- scenarios ------------------------------------------------------------------------------
+
+interface BaselineResult {
+  timerWake: number;
+  signalWake: number;
+  updateWake: number;
+  wakes: Wake[];
+}
+
+async function measureBaseline(client: Client, taskQueue: string): Promise<BaselineResult> {
+  const wakes = SETTINGS.baselineWakes;
+  const handle = await client.workflow.start(minimalWorkflow, {
+    taskQueue,
+    workflowId: `bench-minimal-${randomUUID()}`,
+    args: [{ timerWakes: wakes, timerMs: SETTINGS.baselineTimerMs }],
+  });
+  try {
+    await settle(handle, 'the minimal workflow', async () => (await handle.query(wakesQuery)) >= wakes);
+    await handle.signal(pokeSignal);
+    await settle(handle, 'the minimal workflow (signal)', async () => (await handle.query(wakesQuery)) >= wakes + 1);
+    await handle.executeUpdate(pokeUpdate, { updateId: randomUUID() });
+    await settle(handle, 'the minimal workflow (update)');
+    const all = splitWakes(await historyEvents(handle));
+    const perWake = (wakes: Wake[]) => mean(wakes.map((w) => w.events.length));
+    // The steady state: a timer wake that waits on the next timer (the last one switches to
+    // waiting on messages alone and starts none).
+    const rearming = wakesOfKind(all, 'timer').filter((w) => w.events.includes('TimerStarted'));
+    return {
+      timerWake: perWake(rearming),
+      signalWake: perWake(wakesOfKind(all, 'signal')),
+      updateWake: perWake(wakesOfKind(all, 'update')),
+      wakes: all,
+    };
+  } finally {
+    await handle.terminate('benchmark done').catch(() => undefined);
+  }
+}
+
+interface QuietResult {
+  caseId: string;
+  /** The opening, straight into hand 6, once settled. */
+  settledEvents: number;
+  openingWakes: Wake[];
+  afterYearEvents: number;
+  added: number;
+  addedWakes: Wake[];
+  handle: WorkflowHandle;
+}
+
+async function measureQuietYear(client: Client, taskQueue: string, db: Database): Promise<QuietResult> {
+  const policy = await benchPolicy(db, 'bench-quiet', SETTINGS.quietDayMs);
+  // Far enough past due that the ladder opens it straight into hand 6.
+  const opened = await openCase(client, taskQueue, { requestId: randomUUID(), by: SYSTEM, loan: loan(200), policy });
+  const { caseId } = opened.case;
+  const handle = client.workflow.getHandle(caseId);
+  const atHand6 = async () => (await handle.query(caseStateQuery)).hand === 6 && (await ledgerHand(db, caseId)) === 6;
+  await settle(handle, 'the quiet case', atHand6);
+  const opening = await historyEvents(handle);
+  const before = opening.length;
+  await sleep(SETTINGS.quietDays * SETTINGS.quietDayMs);
+  // Anything the year woke must have finished before counting.
+  await settle(handle, 'the quiet case after its year', atHand6);
+  const events = await historyEvents(handle);
+  return {
+    caseId,
+    settledEvents: before,
+    openingWakes: splitWakes(opening),
+    afterYearEvents: events.length,
+    added: events.length - before,
+    addedWakes: splitWakes(events.slice(before)),
+    handle,
+  };
+}
+
+interface MessageMeasure {
+  name: string;
+  events: number;
+  goal?: string;
+  ok?: boolean;
+  wakes: Wake[];
+  note?: string;
+}
+
+/** One message at a time on the settled quiet case: the events each adds. */
+async function measureMessages(handle: WorkflowHandle, db: Database, caseId: string): Promise<MessageMeasure[]> {
+  const results: MessageMeasure[] = [];
+  const measure = async (name: string, send: () => Promise<string | undefined>, ready?: () => Promise<boolean>) => {
+    const before = (await historyEvents(handle)).length;
+    const note = await send();
+    await settle(handle, `the case after "${name}"`, ready);
+    const events = await historyEvents(handle);
+    const result: MessageMeasure = { name, events: events.length - before, wakes: splitWakes(events.slice(before)) };
+    if (note) result.note = note;
+    results.push(result);
+    return result;
+  };
+
+  const noteId = randomUUID();
+  const note = { requestId: noteId, by: OFFICER, summary: 'Borrower reached; says salary comes on the 10th' };
+  await measure('accepted update (addNote)', async () => {
+    const answer = await handle.executeUpdate(addNoteUpdate, { args: [note], updateId: noteId });
+    if (!answer.applied) throw new Error('the note update was not applied');
+    return undefined;
+  });
+  await measure('retried update (same updateId)', async () => {
+    await handle.executeUpdate(addNoteUpdate, { args: [note], updateId: noteId });
+    return undefined;
+  });
+  const refused = await measure('refused update (promise dated in the past)', async () => {
+    const promiseId = randomUUID();
+    try {
+      await handle.executeUpdate(promiseToPayUpdate, {
+        args: [{ requestId: promiseId, by: OFFICER, amount: 100_000, dueDate: '2000-01-01' }],
+        updateId: promiseId,
+      });
+    } catch (err) {
+      const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+      if (cause instanceof ApplicationFailure && cause.type === MESSAGE_REFUSED) return cause.message;
+      throw err;
+    }
+    throw new Error('a promise dated in the past was accepted');
+  });
+  refused.goal = `= ${GOALS.refusedUpdate}`;
+  refused.ok = refused.events === GOALS.refusedUpdate;
+  const signalId = randomUUID();
+  await measure(
+    'signal (addNote)',
+    async () => {
+      await handle.signal(addNoteSignal, { requestId: signalId, by: OFFICER, summary: 'Visited; nobody home' });
+      return undefined;
+    },
+    () => ledgerHasRequest(db, caseId, signalId),
+  );
+  return results;
+}
+
+interface LadderResult {
+  caseId: string;
+  events: number;
+  wakes: Wake[];
+  /** Ladder day (days past due, case calendar) of each wake, by wake index. */
+  ladderDays: Map<number, number>;
+  perHand: { hand: number; wakes: number; events: number }[];
+  /** What time alone made the case do (business events the workflow recorded by itself after
+   * opening): each should have had a wake of its own, as on a real calendar. */
+  dueInstants: number;
+  lateHands: number;
+  armedTimersAtHand6: number;
+  tailAdded: number;
+  tailWakes: Wake[];
+  ledger: [string, number][];
+}
+
+async function measureLadder(client: Client, taskQueue: string, db: Database): Promise<LadderResult> {
+  const policy = await benchPolicy(db, 'bench-ladder', SETTINGS.ladderDayMs);
+  const facts = loan(0);
+  const opened = await openCase(client, taskQueue, { requestId: randomUUID(), by: SYSTEM, loan: facts, policy });
+  const { caseId } = opened.case;
+  const handle = client.workflow.getHandle(caseId);
+  const atHand6 = async () => (await handle.query(caseStateQuery)).hand === 6 && (await ledgerHand(db, caseId)) === 6;
+  await sleep(STANDARD_ENTRY_DAYS.at(-1)! * SETTINGS.ladderDayMs);
+  await settle(handle, 'the ladder case', atHand6);
+  const events = await historyEvents(handle);
+  const wakes = splitWakes(events);
+  const originMs = Date.parse(opened.case.openedAt);
+  const overdueSinceMs = dateToMs(facts.overdueSince);
+  const ladderDay = (wallMs: number) => (originMs - overdueSinceMs + ((wallMs - originMs) * DAY_MS) / SETTINGS.ladderDayMs) / DAY_MS;
+  const perHand = [1, 2, 3, 4, 5, 6].map((hand) => {
+    const of = wakes.filter((w) => (w.hand ?? 1) === hand);
+    return { hand, wakes: of.length, events: of.reduce((n, w) => n + w.events.length, 0) };
+  });
+  const ledger = await ledgerEventTypes(db, caseId);
+  const count = (type: string) => ledger.find(([t]) => t === type)?.[1] ?? 0;
+  // A case that climbed to hand 6 stays as quiet as one opened there.
+  const armedTimersAtHand6 = armedTimers(events);
+  await sleep(SETTINGS.ladderTailDays * SETTINGS.ladderDayMs);
+  await settle(handle, 'the ladder case at hand 6', atHand6);
+  const after = await historyEvents(handle);
+  return {
+    caseId,
+    events: events.length,
+    wakes,
+    ladderDays: new Map(wakes.map((w) => [w.index, ladderDay(w.atMs)])),
+    perHand,
+    dueInstants: count('hand_entered') - 1 + count('hand_entered_late') + count('task_repeated'),
+    lateHands: count('hand_entered_late'),
+    armedTimersAtHand6,
+    tailAdded: after.length - events.length,
+    tailWakes: splitWakes(after.slice(events.length)),
+    ledger,
+  };
+}
+
+// ---- report ---------------------------------------------------------------------------------
+
+interface Report {
+  machine: string[];
+  baseline: BaselineResult;
+  quiet: QuietResult;
+  messages: MessageMeasure[];
+  ladder: LadderResult;
+}
+
+function table(header: string[], rows: (string | number)[][]): string[] {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(cells[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.slice(1).map(line)];
+}
+
+const wakeEvents = (w: Wake) => w.labels.join(' ');
+
+function shapeLines(wakes: Wake[]): string[] {
+  return wakeShapes(wakes).map((s) => `- ${s.count} × ${s.trigger} wake, ${s.events.length} events: ${s.events.join(' ')}`);
+}
+
+const byType = (wakes: Wake[]) =>
+  countByType(wakes.flatMap((w) => w.events))
+    .map(([t, n]) => `${shortName(t)} ${n}`)
+    .join(', ');
+
+/** Warnings about the run itself: a measure the compressed calendar may have distorted. */
+function caveats(r: Report): string[] {
+  const { ladder } = r;
+  const timerWakes = wakesOfKind(ladder.wakes, 'timer').length;
+  const lines: string[] = [];
+  if (timerWakes < ladder.dueInstants) {
+    lines.push(
+      `WARNING: the ladder had ${ladder.dueInstants} due instants but ${timerWakes} timer wakes: some shared a wake on this ` +
+        `compressed calendar (the dev server fires sub-second timers about a second late), so its count is lower than a real calendar's. ` +
+        `Raise BENCH_LADDER_DAY_MS (now ${SETTINGS.ladderDayMs}).`,
+    );
+  }
+  if (ladder.lateHands > 0) lines.push(`WARNING: ${ladder.lateHands} hands were entered late (hand_entered_late): the worker fell behind the calendar.`);
+  return lines;
+}
+
+function summary(r: Report): string[] {
+  const { baseline, quiet, ladder, messages } = r;
+  const nonStart = ladder.wakes.filter((w) => w.trigger !== 'start');
+  const perWake = mean(nonStart.map((w) => w.events.length));
+  const timerWakes = wakesOfKind(ladder.wakes, 'timer');
+  const activityWakes = wakesOfKind(ladder.wakes, 'activity');
+  const msg = (name: string) => messages.find((m) => m.name.startsWith(name));
+  const update = msg('accepted update');
+  const signal = msg('signal');
+  const refused = msg('refused update');
+  const retried = msg('retried update');
+  const ladderOk = ladder.events < GOALS.ladderBelow;
+  const quietOk = quiet.added === GOALS.quietYear;
+
+  const lines: string[] = [];
+  lines.push(
+    ...table(
+      ['Measure', 'Events', 'Goal', ''],
+      [
+        [`Case opened straight into hand 6, settled: whole history`, quiet.settledEvents, '', ''],
+        [`Quiet year at hand 6 (${SETTINGS.quietDays} case days × ${SETTINGS.quietDayMs} ms): events added`, quiet.added, `= ${GOALS.quietYear}`, met(quietOk)],
+        [`Standard ladder to hand 6, no messages (case day ${SETTINGS.ladderDayMs} ms): whole history`, ladder.events, `< ${GOALS.ladderBelow}`, met(ladderOk)],
+        [`… then ${SETTINGS.ladderTailDays} more case days at hand 6: events added (timers left armed: ${ladder.armedTimersAtHand6})`, ladder.tailAdded, '= 0', met(ladder.tailAdded === 0 && ladder.armedTimersAtHand6 === 0)],
+        ['Accepted update (addNote, waits for the ledger)', update?.events ?? '—', '', ''],
+        ['Retried update (same updateId)', retried?.events ?? '—', '', ''],
+        ['Refused update (promise dated in the past; validator)', refused?.events ?? '—', `= ${GOALS.refusedUpdate}`, met(refused?.ok === true)],
+        ['Signal (addNote)', signal?.events ?? '—', '', ''],
+      ],
+    ),
+  );
+  lines.push('');
+  lines.push(`Events per wake against the minimal workflow (one timer, one signal, one local-activity marker per wake), same run:`);
+  lines.push('');
+  lines.push(
+    ...table(
+      ['Wake', 'Case', 'Minimal', 'Ratio'],
+      [
+        [`Ladder, every wake but the opening (${nonStart.length} wakes)`, round(perWake, 2), round(baseline.timerWake, 2), ratio(perWake, baseline.timerWake)],
+        [`Ladder, timer wakes (${timerWakes.length} for ${ladder.dueInstants} due instants: escalations, repeated visits)`, round(mean(timerWakes.map((w) => w.events.length)), 2), round(baseline.timerWake, 2), ratio(mean(timerWakes.map((w) => w.events.length)), baseline.timerWake)],
+        [`Ladder, delivery results (${activityWakes.length} activity wakes)`, round(mean(activityWakes.map((w) => w.events.length)), 2), '—', '—'],
+        ['Accepted update', update?.events ?? '—', round(baseline.updateWake, 2), ratio(update?.events ?? NaN, baseline.updateWake)],
+        ['Signal', signal?.events ?? '—', round(baseline.signalWake, 2), ratio(signal?.events ?? NaN, baseline.signalWake)],
+      ],
+    ),
+  );
+  lines.push('');
+  lines.push('Ladder events per hand (a wake counts for the hand the case is in after it):');
+  lines.push('');
+  lines.push(...table(['Hand', 'Wakes', 'Events'], ladder.perHand.map((h) => [h.hand, h.wakes, h.events])));
+  const warnings = caveats(r);
+  if (warnings.length) lines.push('', ...warnings);
+  return lines;
+}
+
+function breakdown(r: Report, full: boolean): string[] {
+  const { quiet, ladder, messages, baseline } = r;
+  const lines: string[] = [];
+  lines.push(`Ladder wakes by shape (${ladder.wakes.length} wakes, ${ladder.events} events):`);
+  lines.push(...shapeLines(ladder.wakes));
+  lines.push('');
+  lines.push(`Ladder events by type: ${byType(ladder.wakes)}`);
+  lines.push(`Ladder business trail (case_events): ${ladder.ledger.map(([t, n]) => `${t} ${n}`).join(', ')}`);
+  lines.push('');
+  lines.push(`Opening straight into hand 6 (${quiet.settledEvents} events):`);
+  lines.push(...shapeLines(quiet.openingWakes));
+  if (quiet.added > 0) {
+    lines.push('');
+    lines.push(`Quiet year: ${quiet.added} events added, by type: ${byType(quiet.addedWakes)}; by wake:`);
+    lines.push(...shapeLines(quiet.addedWakes));
+  }
+  if (ladder.tailAdded > 0) {
+    lines.push('');
+    lines.push(`Ladder case at hand 6: ${ladder.tailAdded} events added afterwards, by type: ${byType(ladder.tailWakes)}; by wake:`);
+    lines.push(...shapeLines(ladder.tailWakes));
+  }
+  lines.push('');
+  lines.push('Officer messages on the quiet case at hand 6:');
+  for (const m of messages) {
+    lines.push(`- ${m.name}: ${m.events} events${m.wakes.length ? ` (${m.wakes.map(wakeEvents).join(' / ')})` : ''}${m.note ? ` — ${m.note}` : ''}`);
+  }
+  lines.push('');
+  lines.push('Minimal workflow wakes by shape:');
+  lines.push(...shapeLines(baseline.wakes));
+  if (full) {
+    lines.push('');
+    lines.push('Every wake of the ladder case:');
+    lines.push('');
+    lines.push(
+      ...table(
+        ['#', 'Ladder day', 'Woken by', 'Hand after', 'Events', 'What it wrote'],
+        ladder.wakes.map((w) => [w.index, (ladder.ladderDays.get(w.index) ?? NaN).toFixed(1), w.trigger, w.hand ?? '—', w.events.length, wakeEvents(w)]),
+      ),
+    );
+  }
+  return lines;
+}
+
+function machineDescription(temporal: BenchTemporal, database: BenchDatabase): string[] {
+  const cpus = os.cpus();
+  return [
+    `- Date: ${new Date().toISOString()}`,
+    `- CPUs: ${os.availableParallelism()} (nproc), ${cpus[0]?.model.trim() ?? 'unknown model'}`,
+    `- Memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    `- OS: ${os.type()} ${os.release()} ${os.arch()}`,
+    `- Node.js: ${process.version}`,
+    `- Temporal CLI: ${temporal.cliVersion}; server ${temporal.serverVersion} (dev server, in memory)`,
+    `- PostgreSQL: ${database.version}, ${database.source}`,
+  ];
+}
+
+const SECTION_START = '<!-- bench:history-economy:start -->';
+const SECTION_END = '<!-- bench:history-economy:end -->';
+
+function writeResults(r: Report): void {
+  const body = [
+    SECTION_START,
+    '## History economy (issue 6 §1, issue 10 §5)',
+    '',
+    'Written by `npm run bench` (bench/run.ts); the figures are Temporal history events counted with',
+    '`handle.fetchHistory()` on a real dev server and PostgreSQL. Ratios are against a minimal',
+    'workflow (bench/baseline-workflow.ts) measured in the same run. No timings are asserted.',
+    `The ladder runs on a ${SETTINGS.ladderDayMs} ms case day so that every due instant gets a wake of its own, as on a`,
+    'real calendar: the dev server fired sub-second timers about a second after they started, and on a faster',
+    "calendar hand 4's last repeated visit (day 88) and hand 5 (day 90) would share one wake.",
+    '',
+    'Machine:',
+    '',
+    ...r.machine,
+    '',
+    ...summary(r),
+    '',
+    '### Breakdown',
+    '',
+    ...breakdown(r, true),
+    SECTION_END,
+  ].join('\n');
+  const current = existsSync(RESULTS_PATH) ? readFileSync(RESULTS_PATH, 'utf8') : '# Benchmark results\n\n';
+  const start = current.indexOf(SECTION_START);
+  const end = current.indexOf(SECTION_END);
+  const next =
+    start >= 0 && end > start
+      ? `${current.slice(0, start)}${body}${current.slice(end + SECTION_END.length)}`
+      : `${current.trimEnd()}\n\n${body}\n`;
+  writeFileSync(RESULTS_PATH, next);
+}
+
+// ---- main -----------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  const cleanups = new Cleanups();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals > 1) process.exit(130);
+    console.error(`\n${signal}: stopping the benchmark and the servers it started…`);
+    abort.abort(new Error(`interrupted by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const started = Date.now();
+  const log = (message: string) => console.error(`[bench ${((Date.now() - started) / 1000).toFixed(1)}s] ${message}`);
+
+  try {
+    log('starting a Temporal dev server and a PostgreSQL database…');
+    const [temporalResult, databaseResult] = await Promise.allSettled([startTemporal(cleanups), createBenchDatabase(cleanups)]);
+    if (temporalResult.status === 'rejected') throw temporalResult.reason;
+    if (databaseResult.status === 'rejected') throw databaseResult.reason;
+    const temporal = temporalResult.value;
+    const database = databaseResult.value;
+    const machine = machineDescription(temporal, database);
+    const handle = createDatabase(database.url, 5);
+    cleanups.push('database pool', () => handle.close());
+    const { db } = handle;
+
+    log('bundling the case workflows and the minimal workflow…');
+    const quietLogger = createLogger('silent');
+    const [caseBundle, baselineBundle] = await Promise.all([
+      bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger as never }),
+      bundleWorkflowCode({ workflowsPath: BASELINE_WORKFLOW_PATH, logger: quietLogger as never }),
+    ]);
+    const { client, nativeConnection } = temporal.env;
+    const taskQueue = `bench-cases-${randomUUID()}`;
+    const baselineQueue = `bench-minimal-${randomUUID()}`;
+    const caseWorkers = await createCaseWorker({
+      connection: nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      db,
+      logger: quietLogger,
+      sweepIntervalMs: 0,
+      workflowBundle: caseBundle,
+      shutdownGraceTime: '5s',
+    });
+    const baselineActivities: BaselineActivities = { mark: async () => undefined };
+    const baselineWorker = await Worker.create({
+      connection: nativeConnection,
+      namespace: 'default',
+      taskQueue: baselineQueue,
+      workflowBundle: baselineBundle,
+      activities: baselineActivities,
+    });
+
+    const report = await caseWorkers.runUntil(() =>
+      baselineWorker.runUntil(async (): Promise<Report> => {
+        const seconds = (ms: number) => `~${(ms / 1000).toFixed(0)} s`;
+        log(
+          `side by side: the standard ladder (${seconds((STANDARD_ENTRY_DAYS.at(-1)! + SETTINGS.ladderTailDays) * SETTINGS.ladderDayMs)}), ` +
+            `a quiet year at hand 6 (${seconds(SETTINGS.quietDays * SETTINGS.quietDayMs)}) then officer messages, ` +
+            `the minimal workflow (${SETTINGS.baselineWakes} timer wakes, a signal, an update)…`,
+        );
+        // Event counts do not depend on what else runs; running them together keeps the run short.
+        const [baseline, quietAndMessages, ladder] = await Promise.all([
+          measureBaseline(client, baselineQueue).then((result) => {
+            log('minimal workflow measured');
+            return result;
+          }),
+          measureQuietYear(client, taskQueue, db).then(async (quiet) => {
+            log('quiet year done; officer messages on the quiet case…');
+            const messages = await measureMessages(quiet.handle, db, quiet.caseId);
+            log('officer messages measured');
+            return { quiet, messages };
+          }),
+          measureLadder(client, taskQueue, db).then((result) => {
+            log('ladder measured');
+            return result;
+          }),
+        ]);
+        return { machine, baseline, ladder, ...quietAndMessages };
+      }),
+    );
+
+    console.log('');
+    console.log(`History economy of a case (${machine.slice(1, 3).map((l) => l.slice(2)).join('; ')})`);
+    console.log('');
+    for (const line of summary(report)) console.log(line);
+    console.log('');
+    for (const line of breakdown(report, false)) console.log(line);
+    writeResults(report);
+    console.log('');
+    console.log(`Written to ${RESULTS_PATH}`);
+  } finally {
+    // A failed measure leaves the others sleeping: wake them so the workers can stop.
+    abort.abort(new Error('the benchmark is over'));
+    log('stopping the servers…');
+    await cleanups.runAll();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    log('done');
+  }
+}
+
+main().catch((err: unknown) => {
+  if (abort.signal.aborted && (err as Error)?.name === 'AbortError') {
+    console.error(String((abort.signal.reason as Error)?.message ?? 'interrupted'));
+    process.exitCode = 130;
+    return;
+  }
+  console.error(err instanceof AggregateError ? err.errors.map(String).join('\n') : err);
+  process.exitCode = 1;
+});
