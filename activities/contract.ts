@@ -1,5 +1,8 @@
-/** What the case workflow hands its activities. Pure types: the workflow imports them. */
-import type { Actor, CaseEventType, CaseView, Collateral, Hand, NotificationChannel, Party, Recipient, TaskType } from '../domain';
+/** What the case workflow hands its activities. Pure: the workflow imports it. */
+import type { Actor, CaseClock, CaseEventType, CaseView, Collateral, Hand, NotificationChannel, Party, Recipient, TaskType } from '../domain';
+
+/** The failure type of a batch PostgreSQL refused for its data: retrying cannot help. */
+export const PROJECTION_REFUSED = 'ProjectionRefused';
 
 export interface CaseEventRecord {
   /** Made in the workflow, so a retried activity writes the same event once. */
@@ -40,12 +43,20 @@ export interface TaskRecord {
 /** One atomic write of everything a stretch of the case produced. */
 export interface ProjectionBatch {
   caseId: string;
+  /** The episode the run belongs to; null (or absent) for runs opened before episodes were
+   * numbered, which the ledger tells apart by `episodeRunId`. */
+  episode?: number | null;
   /** The first run of this episode: a different value in the ledger means a new episode. */
   episodeRunId: string;
   runId: string;
   /** Increases with every batch; the ledger keeps the newest. */
   version: number;
   view: CaseView;
+  /** The case calendar and the paused case time: the ledger derives days past due and paused
+   * days from them at read time. Absent in batches of engine 1. */
+  clock?: CaseClock;
+  pausedCaseMs?: number;
+  pauseSinceCaseMs?: number | null;
   lastEvent: { type: CaseEventType; at: string } | null;
   collateral: Collateral[];
   /** Present only on the batch that opens the case. */
@@ -60,4 +71,13 @@ export interface ProjectionBatch {
 
 export interface DeliveryResult {
   sent: number;
+}
+
+/** A batch the ledger refused, set aside for a supervisor to repair. */
+export interface ProjectionIncident {
+  caseId: string;
+  runId: string;
+  version: number;
+  error: string;
+  batch: ProjectionBatch;
 }

@@ -1,7 +1,11 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { eq, getTableColumns, sql, and } from 'drizzle-orm';
 import type { Database } from '../db/client';
-import { caseEvents, caseParties, cases, notificationOutbox, officerTasks, payments } from '../db/schema';
-import type { ProjectionBatch } from './contract';
+import { describeDatabaseError, isDataError } from '../db/errors';
+import { caseEvents, caseParties, cases, officerTasks, payments, projectionIncidents } from '../db/schema';
+import { CLOSED_STAGES, DAY_MS, type CaseStage } from '../domain';
+import { PROJECTION_REFUSED, type ProjectionBatch, type ProjectionIncident } from './contract';
+import { writeOutbox } from './outbox';
 
 type CaseRow = typeof cases.$inferInsert;
 
@@ -11,11 +15,16 @@ function caseRow(batch: ProjectionBatch): CaseRow {
     caseId: batch.caseId,
     loanId: view.loanId,
     runId: batch.episodeRunId,
+    episode: batch.episode ?? 1,
     stage: view.stage,
     hand: view.hand,
-    daysPastDue: view.daysPastDue,
-    pausedDays: view.pausedDays,
     overdueSince: view.overdueSince,
+    // Engine 1 batches carry no calendar: its view's paused days and opening time stand in.
+    clockOrigin: new Date(batch.clock?.originMs ?? view.openedAt),
+    dayMs: batch.clock?.dayMs ?? DAY_MS,
+    // Case time on a compressed calendar has fractions of a millisecond.
+    pausedCaseMs: Math.round(batch.pausedCaseMs ?? view.pausedDays * DAY_MS),
+    pauseSinceCase: batch.pauseSinceCaseMs == null ? null : Math.round(batch.pauseSinceCaseMs),
     currency: view.currency,
     principal: view.principal,
     outstanding: view.outstanding,
@@ -31,6 +40,7 @@ function caseRow(batch: ProjectionBatch): CaseRow {
     openPromise: view.openPromise,
     pause: view.pause,
     nextAction: view.nextAction,
+    incidents: view.incidents ?? [],
     nextActionAt: view.nextAction ? new Date(view.nextAction.at) : null,
     lastEventType: batch.lastEvent?.type ?? null,
     lastEventAt: batch.lastEvent ? new Date(batch.lastEvent.at) : null,
@@ -51,97 +61,146 @@ const overwrite = Object.fromEntries(
     .map((key) => [key, excluded(key)]),
 );
 
+/**
+ * A write from another run overwrites the row only when its episode opened later: a late retry
+ * from an earlier episode never overwrites a newer one. Within a run the row only moves forward
+ * by version.
+ */
+const currentWins = sql`(${cases.runId} = excluded.run_id and ${cases.version} < excluded.version)
+  or (${cases.runId} <> excluded.run_id and ${cases.openedAt} < excluded.opened_at)`;
+
+const DATA_ERROR_HINT = 'the ledger refused this batch for its data; retrying cannot help';
+
 export function createProjectionActivities(db: Database) {
   return {
     /**
      * Writes one batch in one transaction. Safe to run twice: events, payments, notifications
-     * and tasks carry ids made in the workflow, and the ledger row only moves forward by
-     * version — or to a new episode when the loan's case was opened again after closing.
+     * and tasks carry ids made in the workflow, and the ledger row only moves forward. A batch
+     * PostgreSQL refuses for its data (classes 22, 23) fails non-retryably: the workflow sets
+     * it aside as an incident instead of retrying for ever. Connection errors are retried.
      */
     async projectCase(batch: ProjectionBatch): Promise<void> {
-      await db.transaction(async (tx) => {
-        await tx
-          .insert(cases)
-          .values(caseRow(batch))
-          .onConflictDoUpdate({
-            target: cases.caseId,
-            set: {
-              ...overwrite,
-              episode: sql`case when ${cases.runId} <> excluded.run_id then ${cases.episode} + 1 else ${cases.episode} end`,
-            },
-            setWhere: sql`${cases.runId} <> excluded.run_id or ${cases.version} < excluded.version`,
-          });
-        const [row] = await tx
-          .select({ episode: cases.episode, runId: cases.runId })
-          .from(cases)
-          .where(eq(cases.caseId, batch.caseId));
-        const episode = row!.episode;
+      try {
+        await writeBatch(db, batch);
+      } catch (err) {
+        if (!isDataError(err)) throw err;
+        const { code, message } = describeDatabaseError(err);
+        throw ApplicationFailure.create({
+          type: PROJECTION_REFUSED,
+          message: `${DATA_ERROR_HINT}: ${code ?? ''} ${message}`.trim(),
+          nonRetryable: true,
+        });
+      }
+    },
 
-        if (batch.parties) {
-          await tx.delete(caseParties).where(eq(caseParties.caseId, batch.caseId));
-          const { borrower, guarantors } = batch.parties;
-          await tx.insert(caseParties).values([
-            { caseId: batch.caseId, role: 'borrower' as const, position: 0, ...borrower },
-            ...guarantors.map((g, position) => ({ caseId: batch.caseId, role: 'guarantor' as const, position, ...g })),
-          ]);
-        }
-        if (batch.events.length > 0) {
-          await tx
-            .insert(caseEvents)
-            .values(
-              batch.events.map((e) => ({
-                eventId: e.eventId,
-                caseId: batch.caseId,
-                runId: batch.runId,
-                episode,
-                seq: e.seq,
-                type: e.type,
-                actorSub: e.actor.sub,
-                actorRole: e.actor.role,
-                requestId: e.requestId,
-                occurredAt: new Date(e.occurredAt),
-                payload: e.payload,
-              })),
-            )
-            .onConflictDoNothing();
-        }
-        if (batch.payments.length > 0) {
-          await tx
-            .insert(payments)
-            .values(
-              batch.payments.map((p) => ({
-                caseId: batch.caseId,
-                episode,
-                reference: p.reference,
-                amount: p.amount,
-                currency: batch.view.currency,
-                paidAt: new Date(p.paidAt),
-                receivedAt: new Date(p.receivedAt),
-                eventId: p.eventId,
-                recordedBy: p.recordedBy,
-              })),
-            )
-            .onConflictDoNothing();
-        }
-        if (batch.notifications.length > 0) {
-          await tx
-            .insert(notificationOutbox)
-            .values(batch.notifications.map((n) => ({ ...n, caseId: batch.caseId })))
-            .onConflictDoNothing();
-        }
-        if (batch.tasks.length > 0) {
-          await tx
-            .insert(officerTasks)
-            .values(batch.tasks.map((t) => ({ ...t, caseId: batch.caseId, dueAt: new Date(t.dueAt) })))
-            .onConflictDoNothing();
-        }
-        if (batch.reassignTasksTo) {
-          await tx
-            .update(officerTasks)
-            .set({ officerId: batch.reassignTasksTo })
-            .where(and(eq(officerTasks.caseId, batch.caseId), eq(officerTasks.status, 'open')));
-        }
-      });
+    /** Keeps a refused batch for repair, as JSON text (escapes make any text storable). */
+    async recordProjectionIncident(incident: ProjectionIncident): Promise<void> {
+      const { batch } = incident;
+      await db
+        .insert(projectionIncidents)
+        .values({
+          caseId: incident.caseId,
+          runId: incident.runId,
+          version: incident.version,
+          branch: batch.view.branch.replaceAll('\u0000', ''),
+          error: incident.error.replaceAll('\u0000', ''),
+          eventTypes: batch.events.map((e) => e.type),
+          batch: JSON.stringify(batch),
+        })
+        .onConflictDoNothing();
     },
   };
+}
+
+async function writeBatch(db: Database, batch: ProjectionBatch): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx
+      .insert(cases)
+      .values(caseRow(batch))
+      .onConflictDoUpdate({
+        target: cases.caseId,
+        set: {
+          ...overwrite,
+          episode: sql`case when ${cases.runId} <> excluded.run_id then coalesce(${batch.episode ?? null}::int, ${cases.episode} + 1) else ${cases.episode} end`,
+        },
+        setWhere: currentWins,
+      });
+    const [row] = await tx
+      .select({ episode: cases.episode, runId: cases.runId })
+      .from(cases)
+      .where(eq(cases.caseId, batch.caseId));
+    const current = row!.runId === batch.episodeRunId;
+    // A late batch of an earlier episode still lands in its own episode's trail.
+    const episode = batch.episode ?? (current ? row!.episode : row!.episode - 1);
+
+    if (batch.parties && current) {
+      await tx.delete(caseParties).where(eq(caseParties.caseId, batch.caseId));
+      const { borrower, guarantors } = batch.parties;
+      await tx.insert(caseParties).values([
+        { caseId: batch.caseId, role: 'borrower' as const, position: 0, ...borrower },
+        ...guarantors.map((g, position) => ({ caseId: batch.caseId, role: 'guarantor' as const, position, ...g })),
+      ]);
+    }
+    if (batch.events.length > 0) {
+      await tx
+        .insert(caseEvents)
+        .values(
+          batch.events.map((e) => ({
+            eventId: e.eventId,
+            caseId: batch.caseId,
+            runId: batch.runId,
+            episode,
+            seq: e.seq,
+            type: e.type,
+            actorSub: e.actor.sub,
+            actorRole: e.actor.role,
+            requestId: e.requestId,
+            occurredAt: new Date(e.occurredAt),
+            payload: e.payload,
+          })),
+        )
+        .onConflictDoNothing();
+    }
+    if (batch.payments.length > 0) {
+      await tx
+        .insert(payments)
+        .values(
+          batch.payments.map((p) => ({
+            caseId: batch.caseId,
+            episode,
+            reference: p.reference,
+            amount: p.amount,
+            currency: batch.view.currency,
+            paidAt: new Date(p.paidAt),
+            receivedAt: new Date(p.receivedAt),
+            eventId: p.eventId,
+            recordedBy: p.recordedBy,
+          })),
+        )
+        .onConflictDoNothing();
+    }
+    if (batch.notifications.length > 0) {
+      // One row per recipient party, each with its idempotency key (activities/outbox.ts).
+      await writeOutbox(tx, batch);
+    }
+    if (batch.tasks.length > 0) {
+      await tx
+        .insert(officerTasks)
+        .values(batch.tasks.map((t) => ({ ...t, caseId: batch.caseId, dueAt: new Date(t.dueAt) })))
+        .onConflictDoNothing();
+    }
+    if (batch.reassignTasksTo) {
+      await tx
+        .update(officerTasks)
+        .set({ officerId: batch.reassignTasksTo })
+        .where(and(eq(officerTasks.caseId, batch.caseId), eq(officerTasks.status, 'open')));
+    }
+    // Work left open on a closed case would sit in officers' lists for ever.
+    if (current && CLOSED_STAGES.includes(batch.view.stage as CaseStage)) {
+      await tx
+        .update(officerTasks)
+        .set({ status: 'cancelled' })
+        .where(and(eq(officerTasks.caseId, batch.caseId), eq(officerTasks.status, 'open')));
+    }
+  });
 }

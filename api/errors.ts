@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorObject } from 'ajv';
-import type { RejectionReason } from '../domain';
+import { NO_NUL_PATTERN, type RejectionReason } from '../domain';
 
 /** One bad field of a request: `borrower.phone`, `guarantors.0.idNumber`, `limit`. */
 export interface FieldError {
@@ -17,6 +17,8 @@ export interface Problem {
   instance: string;
   /** Why the case's state refused the request (a `REJECTION_REASONS` value), on 409s. */
   reason?: string;
+  /** On a refused message: what the case would accept (its date, the latest promise date…). */
+  accepted?: Record<string, unknown>;
   errors?: FieldError[];
 }
 
@@ -29,6 +31,7 @@ export const PROBLEM_TYPES = {
   rejected: '/problems/message-rejected',
   notReady: '/problems/not-ready',
   timeout: '/problems/workflow-timeout',
+  unavailable: '/problems/unavailable',
 } as const;
 
 /** An error that the central handler answers as the given problem; 4xx details are shown. */
@@ -38,11 +41,21 @@ export class HttpProblem extends Error {
   readonly title: string;
   readonly reason: string | undefined;
   readonly errors: FieldError[] | undefined;
+  readonly accepted: Record<string, unknown> | undefined;
+  /** Response headers the answer carries (`Retry-After` on 503s). */
+  readonly headers: Record<string, string>;
 
   constructor(
     status: number,
     detail: string,
-    extra: { type?: string; title?: string; reason?: string; errors?: FieldError[] } = {},
+    extra: {
+      type?: string;
+      title?: string;
+      reason?: string;
+      accepted?: Record<string, unknown>;
+      errors?: FieldError[];
+      headers?: Record<string, string>;
+    } = {},
   ) {
     super(detail);
     this.name = 'HttpProblem';
@@ -51,6 +64,8 @@ export class HttpProblem extends Error {
     this.title = extra.title ?? STATUS_CODES[status] ?? 'Error';
     this.reason = extra.reason;
     this.errors = extra.errors;
+    this.accepted = extra.accepted;
+    this.headers = extra.headers ?? {};
   }
 
   toProblem(instance: string): Problem {
@@ -61,6 +76,7 @@ export class HttpProblem extends Error {
       detail: this.message,
       instance,
       ...(this.reason !== undefined ? { reason: this.reason } : {}),
+      ...(this.accepted !== undefined ? { accepted: this.accepted } : {}),
       ...(this.errors !== undefined ? { errors: this.errors } : {}),
     };
   }
@@ -71,6 +87,18 @@ export const badRequest = (errors: FieldError[], detail?: string): HttpProblem =
     type: PROBLEM_TYPES.validation,
     title: 'Invalid request',
     errors,
+  });
+
+/** How long a client should wait before retrying while a dependency is down (seconds). */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** 503 with `Retry-After`: PostgreSQL or Temporal does not answer (or no worker does); the
+ * detail says which and that a retry will do. */
+export const serviceUnavailable = (detail: string, retryAfterSeconds: number = RETRY_AFTER_SECONDS): HttpProblem =>
+  new HttpProblem(503, detail, {
+    type: PROBLEM_TYPES.unavailable,
+    title: 'Service Unavailable',
+    headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
   });
 
 export const unauthorized = (detail: string): HttpProblem => new HttpProblem(401, detail);
@@ -93,6 +121,15 @@ export function pointerToField(pointer: string): string {
     .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'))
     .join('.');
 }
+
+/** What a person should write instead, for the formats requests use. */
+const FORMAT_HINTS: Record<string, string> = {
+  date: 'must be a calendar date written YYYY-MM-DD, e.g. 2026-11-30',
+  'date-time': 'must be an RFC 3339 date-time with its zone, e.g. 2026-11-30T09:30:00+08:00 or 2026-11-30T01:30:00Z',
+};
+
+const MONEY_FIELD = /(^|\.)(amount|principal|outstanding|overdue|value)$/;
+const MINOR_UNITS_HINT = 'must be a whole number of minor units of the currency: 12.50 CNY is 1250';
 
 function joinField(base: string, name: string): string {
   return base ? `${base}.${name}` : name;
@@ -120,10 +157,16 @@ export function fieldErrorsFromAjv(errors: readonly Partial<ErrorObject>[], root
         reason = `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
         break;
       case 'pattern':
-        reason = `must match the pattern ${String(params.pattern)}`;
+        reason =
+          params.pattern === NO_NUL_PATTERN
+            ? 'must not contain the NUL character (\\u0000)'
+            : `must match the pattern ${String(params.pattern)}`;
         break;
       case 'format':
-        reason = `must be a valid ${String(params.format)}`;
+        reason = FORMAT_HINTS[String(params.format)] ?? `must be a valid ${String(params.format)}`;
+        break;
+      case 'type':
+        if (params.type === 'integer' && MONEY_FIELD.test(field)) reason = MINOR_UNITS_HINT;
         break;
       default:
         break;

@@ -29,15 +29,7 @@ export function checkPaidAt(paidAt: string, nowMs = Date.now()): FieldError[] {
   return [];
 }
 
-export function checkPromiseDueDate(dueDate: string, today: string): FieldError[] {
-  if (!isCalendarDate(dueDate)) return [{ field: 'dueDate', reason: 'must be a real calendar date (YYYY-MM-DD)' }];
-  if (dueDate < today) return [{ field: 'dueDate', reason: `must not be in the past (today is ${today})` }];
-  return [];
-}
-
-export function checkPauseUntil(until: string | undefined, today: string): FieldError[] {
-  if (until === undefined) return [];
-  if (!isCalendarDate(until)) return [{ field: 'until', reason: 'must be a real calendar date (YYYY-MM-DD)' }];
-  if (until <= today) return [{ field: 'until', reason: `must be a date after today (${today})` }];
-  return [];
+/** A date on the case's calendar: its format here, its place in the calendar in the case. */
+export function checkCalendarDate(field: string, value: string): FieldError[] {
+  return isCalendarDate(value) ? [] : [{ field, reason: 'must be a real calendar date (YYYY-MM-DD)' }];
 }

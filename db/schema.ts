@@ -12,8 +12,9 @@ import {
   smallint,
   text,
   timestamp,
+  uniqueIndex,
 } from 'drizzle-orm/pg-core';
-import type { Collateral, HandRule, NextActionView, OpenPromiseView, PauseView } from '../domain';
+import type { Collateral, HandRule, NextActionView, OpenPromiseView, PauseView, ProjectionIncidentView } from '../domain';
 
 const money = (name: string) => bigint(name, { mode: 'number' });
 const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -44,9 +45,14 @@ export const cases = pgTable(
     episode: integer('episode').notNull().default(1),
     stage: text('stage').notNull(),
     hand: smallint('hand').notNull(),
-    daysPastDue: integer('days_past_due').notNull(),
-    pausedDays: integer('paused_days').notNull(),
     overdueSince: date('overdue_since').notNull(),
+    /** The case calendar (wall-clock origin, length of a case day): days past due and paused
+     * days are computed from it where they are read, never written by a waking workflow. */
+    clockOrigin: at('clock_origin').notNull(),
+    dayMs: integer('day_ms').notNull(),
+    /** Case time spent in finished pauses; a running pause counts from `pause_since_case`. */
+    pausedCaseMs: bigint('paused_case_ms', { mode: 'number' }).notNull().default(0),
+    pauseSinceCase: bigint('pause_since_case', { mode: 'number' }),
     currency: text('currency').notNull(),
     principal: money('principal').notNull(),
     outstanding: money('outstanding').notNull(),
@@ -62,6 +68,8 @@ export const cases = pgTable(
     openPromise: jsonb('open_promise').$type<OpenPromiseView>(),
     pause: jsonb('pause').$type<PauseView>(),
     nextAction: jsonb('next_action').$type<NextActionView>(),
+    /** Batches the ledger refused, as the case tells them (see `projection_incidents`). */
+    incidents: jsonb('incidents').$type<ProjectionIncidentView[]>().notNull().default([]),
     nextActionAt: at('next_action_at'),
     lastEventType: text('last_event_type'),
     lastEventAt: at('last_event_at'),
@@ -72,10 +80,15 @@ export const cases = pgTable(
     updatedAt: at('updated_at').notNull().defaultNow(),
   },
   (t) => [
-    index('cases_branch_stage_idx').on(t.branch, t.stage),
-    index('cases_officer_idx').on(t.officerId),
-    index('cases_hand_idx').on(t.hand),
-    index('cases_days_past_due_idx').on(t.daysPastDue),
+    // Every list filter of GET /v1/cases ends in the cursor's order (case_id): a page is an
+    // index range scan, never a sort of the whole branch.
+    index('cases_branch_case_idx').on(t.branch, t.caseId),
+    index('cases_branch_stage_case_idx').on(t.branch, t.stage, t.caseId),
+    index('cases_branch_hand_case_idx').on(t.branch, t.hand, t.caseId),
+    index('cases_stage_case_idx').on(t.stage, t.caseId),
+    index('cases_hand_case_idx').on(t.hand, t.caseId),
+    index('cases_officer_case_idx').on(t.officerId, t.caseId),
+    index('cases_overdue_since_idx').on(t.overdueSince, t.caseId),
     index('cases_loan_idx').on(t.loanId),
     check('cases_money_non_negative', sql`${t.outstanding} >= 0 and ${t.overdue} >= 0 and ${t.recovered} >= 0`),
     check('cases_hand_range', sql`${t.hand} between 1 and 6`),
@@ -119,7 +132,7 @@ export const caseEvents = pgTable(
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
   },
   (t) => [
-    index('case_events_case_seq_idx').on(t.caseId, t.episode, t.seq),
+    uniqueIndex('case_events_case_seq_idx').on(t.caseId, t.episode, t.seq),
     index('case_events_request_idx').on(t.caseId, t.requestId),
   ],
 );
@@ -146,25 +159,45 @@ export const payments = pgTable(
   ],
 );
 
-/** Notifications waiting for delivery; a delivery activity drains them through channel adapters. */
+/**
+ * Notifications to deliver, one row per recipient party: a policy's letter to "guarantors"
+ * becomes one row per guarantor, so a failing guarantor never resends the borrower's. The row id
+ * (`<notification id>:borrower`, `<notification id>:guarantor:<n>`) is the idempotency key the
+ * channel adapter passes to its gateway. Personal data stays in `case_parties`.
+ */
 export const notificationOutbox = pgTable(
   'notification_outbox',
   {
     id: text('id').primaryKey(),
+    /** The notification the case workflow made (one per policy action). */
+    notificationId: text('notification_id').notNull(),
     caseId: text('case_id')
       .notNull()
       .references(() => cases.caseId),
     channel: text('channel').notNull(),
     template: text('template').notNull(),
+    /** Whom the policy addressed: `borrower` or `guarantors`. */
     recipient: text('recipient').notNull(),
+    /** The party this row goes to: `case_parties` (case_id, role, position). */
+    partyRole: text('party_role', { enum: ['borrower', 'guarantor'] }).notNull(),
+    partyPosition: smallint('party_position').notNull(),
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
     status: text('status', { enum: ['pending', 'sent', 'failed'] }).notNull().default('pending'),
+    /** Sends started (counted when a row is claimed, so a crash mid-send counts too). */
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
+    /** The sweeper retries a pending row from then on (a backoff after each failure). */
+    nextAttemptAt: at('next_attempt_at').notNull().defaultNow(),
+    /** A delivery's lease on the row: nobody else sends it until `claimed_until`. */
+    claimedBy: text('claimed_by'),
+    claimedUntil: at('claimed_until'),
     createdAt: at('created_at').notNull().defaultNow(),
     sentAt: at('sent_at'),
   },
-  (t) => [index('notification_outbox_pending_idx').on(t.caseId).where(sql`${t.status} = 'pending'`)],
+  (t) => [
+    index('notification_outbox_pending_idx').on(t.caseId).where(sql`${t.status} = 'pending'`),
+    index('notification_outbox_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+  ],
 );
 
 /** Work for officers: calls, visits, legal steps, each with a due time. */
@@ -185,3 +218,45 @@ export const officerTasks = pgTable(
   (t) => [index('officer_tasks_case_idx').on(t.caseId), index('officer_tasks_officer_due_idx').on(t.officerId, t.dueAt)],
 );
 
+
+/** Batches the ledger refused for their data (a `projection_failed` incident): the case went
+ * on; the batch waits here, as JSON text, for a supervisor to repair what it carried. */
+export const projectionIncidents = pgTable(
+  'projection_incidents',
+  {
+    caseId: text('case_id').notNull(),
+    runId: text('run_id').notNull(),
+    version: integer('version').notNull(),
+    branch: text('branch').notNull(),
+    error: text('error').notNull(),
+    eventTypes: jsonb('event_types').$type<string[]>().notNull(),
+    batch: text('batch').notNull(),
+    occurredAt: at('occurred_at').notNull().defaultNow(),
+    resolvedAt: at('resolved_at'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.caseId, t.runId, t.version] }),
+    index('projection_incidents_open_idx').on(t.branch, t.occurredAt).where(sql`${t.resolvedAt} is null`),
+  ],
+);
+
+/** Officers' messages a case refused at once (update validators): who tried what, and why.
+ * Kept here, not in the case's Temporal history, which a refusal leaves untouched. */
+export const messageRefusals = pgTable(
+  'message_refusals',
+  {
+    caseId: text('case_id').notNull(),
+    requestId: text('request_id').notNull(),
+    message: text('message').notNull(),
+    reason: text('reason').notNull(),
+    field: text('field'),
+    detail: jsonb('detail').$type<Record<string, unknown>>().notNull(),
+    actorSub: text('actor_sub').notNull(),
+    actorRole: text('actor_role').notNull(),
+    refusedAt: at('refused_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.caseId, t.requestId, t.reason] }),
+    index('message_refusals_case_idx').on(t.caseId, t.refusedAt),
+  ],
+);

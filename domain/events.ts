@@ -2,6 +2,7 @@
 export const CASE_EVENT_TYPES = [
   'case_opened',
   'hand_entered',
+  'hand_entered_late',
   'task_repeated',
   'contact_recorded',
   'payment_recorded',
@@ -17,7 +18,7 @@ export const CASE_EVENT_TYPES = [
 ] as const;
 export type CaseEventType = (typeof CASE_EVENT_TYPES)[number];
 
-/** Why the workflow refused an officer's message; the API answers these with 409. */
+/** Why the workflow refused an officer's message. */
 export const REJECTION_REASONS = [
   'case_closed',
   'duplicate_reference',
@@ -30,5 +31,17 @@ export const REJECTION_REASONS = [
   'paid_at_in_future',
   'invalid_amount',
   'same_officer',
+  'invalid_text',
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
+
+/** Refusals of what the message says (a date, an amount, a text): the API answers 422. The
+ * others are refusals by the case's state, answered 409. */
+export const UNACCEPTABLE_VALUE_REASONS: readonly RejectionReason[] = [
+  'promise_date_not_ahead',
+  'promise_date_too_far',
+  'pause_end_not_ahead',
+  'paid_at_in_future',
+  'invalid_amount',
+  'invalid_text',
+];

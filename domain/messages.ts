@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Actor, CaseStage, Collateral, ContactChannel, ContactOutcome, Hand, Party, PauseReason } from './case';
+import type { RejectionReason } from './events';
 import type { CollectionPolicy } from './policy';
 
 export const TASK_QUEUE = 'collection-cases';
@@ -36,12 +37,18 @@ export interface CaseOpening {
   /** Continue-as-new after this many history events instead of waiting for the server's
    * suggestion; tests use it to exercise continue-as-new on a short case. */
   continueAsNewAfterEvents?: number;
+  /** The episode this opening starts: 1 for a loan's first case, one more than the closed
+   * episode when the loan is overdue again. Absent in openings made before episodes were numbered. */
+  episode?: number;
 }
 
 /** Every officer message carries its sender and a request id; a repeated id has no effect. */
 export interface MessageMeta {
   requestId: string;
   by: Actor;
+  /** When the sender sent it (ISO date-time). A queued message that reaches the case late is
+   * applied as of this instant (bounded by what the case already applied and by now). */
+  sentAt?: string;
 }
 
 export interface RecordContact extends MessageMeta {
@@ -114,6 +121,9 @@ export interface CaseView {
   loanId: string;
   stage: CaseStage;
   hand: Hand;
+  /** The case's own date (YYYY-MM-DD): promise and pause dates are judged against it. On a
+   * compressed demo calendar it runs ahead of the wall-clock date. */
+  caseDate: string;
   daysPastDue: number;
   pausedDays: number;
   overdueSince: string;
@@ -130,8 +140,17 @@ export interface CaseView {
   openPromise: OpenPromiseView | null;
   pause: PauseView | null;
   nextAction: NextActionView | null;
+  /** Batches the ledger refused (newest last): their events are set aside in `projection_incidents`. */
+  incidents: ProjectionIncidentView[];
   openedAt: string;
   closedAt: string | null;
+}
+
+export interface ProjectionIncidentView {
+  version: number;
+  at: string;
+  error: string;
+  eventTypes: string[];
 }
 
 export interface OpenCaseResult {
@@ -140,7 +159,34 @@ export interface OpenCaseResult {
   case: CaseView;
 }
 
+/** What an accepted officer's message answers once the ledger holds it. `applied` is false
+ * for a request id the case had already applied in an earlier run (the change happened once). */
+export interface MessageResult {
+  applied: boolean;
+  case: CaseView;
+}
+
+/** Why the case refused a message; an update validator throws it as `MESSAGE_REFUSED`. */
+export interface Refusal {
+  reason: RejectionReason;
+  /** The request field at fault, where one is. */
+  field?: string;
+  /** What the case would accept instead: its date, the latest promise date, the open promise… */
+  detail: Record<string, unknown>;
+}
+
+export const MESSAGE_REFUSED = 'MessageRefused';
+
 export const openCaseUpdate = defineUpdate<OpenCaseResult, [OpenCaseRequest]>('openCase');
+export const recordContactUpdate = defineUpdate<MessageResult, [RecordContact]>('recordContact');
+export const recordPaymentUpdate = defineUpdate<MessageResult, [RecordPayment]>('recordPayment');
+export const promiseToPayUpdate = defineUpdate<MessageResult, [PromiseToPay]>('promiseToPay');
+export const addNoteUpdate = defineUpdate<MessageResult, [AddNote]>('addNote');
+export const assignOfficerUpdate = defineUpdate<MessageResult, [AssignOfficer]>('assignOfficer');
+export const pauseUpdate = defineUpdate<MessageResult, [PauseCase]>('pause');
+export const resumeUpdate = defineUpdate<MessageResult, [ResumeCase]>('resume');
+
+// The same messages as signals: durably queued while no worker runs (`?async=true`).
 export const recordContactSignal = defineSignal<[RecordContact]>('recordContact');
 export const recordPaymentSignal = defineSignal<[RecordPayment]>('recordPayment');
 export const promiseToPaySignal = defineSignal<[PromiseToPay]>('promiseToPay');

@@ -17,6 +17,9 @@ export function openCase(client: Client, taskQueue: string, opening: CaseOpening
   });
   return client.workflow.executeUpdateWithStart(openCaseUpdate, {
     args: [{ requestId: opening.requestId, by: opening.by }],
+    // A retried intake is the same update: Temporal answers it as it answered the first. Named
+    // apart from officers' messages, whose ids are their request ids under their own names.
+    updateId: `${openCaseUpdate.name}:${opening.requestId}`,
     startWorkflowOperation,
   });
 }

@@ -5,6 +5,14 @@ import { CASE_SEARCH_ATTRIBUTES } from '../domain';
 const ALREADY_EXISTS = 6;
 const { IndexedValueType } = proto.temporal.api.enums.v1;
 
+/** The kinds of attribute the case uses, as the operator service and the dev server name them. */
+const INDEXED_VALUE_TYPES = {
+  INT: IndexedValueType.INDEXED_VALUE_TYPE_INT,
+  KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  DATETIME: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+} as const;
+const DEV_SERVER_TYPES = { INT: 'Int', KEYWORD: 'Keyword', DATETIME: 'Datetime' } as const;
+
 /** Registers the case search attributes on a namespace that lacks them. Idempotent: dev
  * servers started by the project already have them, and a second worker finds them there. */
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
@@ -15,10 +23,7 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
     await connection.operatorService.addSearchAttributes({
       namespace,
       searchAttributes: Object.fromEntries(
-        missing.map((key) => [
-          key.name,
-          key.type === 'INT' ? IndexedValueType.INDEXED_VALUE_TYPE_INT : IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-        ]),
+        missing.map((key) => [key.name, INDEXED_VALUE_TYPES[key.type as keyof typeof INDEXED_VALUE_TYPES]]),
       ),
     });
   } catch (err) {
@@ -35,5 +40,5 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
 
 /** `--search-attribute` arguments for `temporal server start-dev`. */
 export function devServerSearchAttributeArgs(): string[] {
-  return CASE_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${key.type === 'INT' ? 'Int' : 'Keyword'}`]);
+  return CASE_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${DEV_SERVER_TYPES[key.type as keyof typeof DEV_SERVER_TYPES]}`]);
 }

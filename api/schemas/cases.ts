@@ -16,6 +16,7 @@ import {
   CaseIdSchema,
   CursorSchema,
   DateSchema,
+  DaysPastDueFilterSchema,
   JsonObjectSchema,
   LimitSchema,
   LoanIdSchema,
@@ -25,6 +26,7 @@ import {
   ShortTextSchema,
   StringEnum,
   SubjectSchema,
+  Text,
 } from './common';
 
 export const HandSchema = Type.Integer({ minimum: 1, maximum: LAST_HAND, description: 'Collection hand 1–6' });
@@ -44,7 +46,7 @@ export const PartySchema = Type.Object(
 export const CollateralSchema = Type.Object(
   {
     kind: StringEnum(COLLATERAL_KINDS),
-    description: Type.String({ minLength: 1, maxLength: 500 }),
+    description: Text({ minLength: 1, maxLength: 500 }),
     value: MinorUnitsSchema,
   },
   { additionalProperties: false },
@@ -58,7 +60,7 @@ export const OpenCaseSchema = Type.Object(
     loanId: LoanIdSchema,
     borrower: PartySchema,
     branch: BranchSchema,
-    product: Type.String({ minLength: 1, maxLength: 100 }),
+    product: Text({ minLength: 1, maxLength: 100 }),
     secured: Type.Boolean({ description: 'Secured by collateral; a secured loan lists at least one collateral' }),
     currency: Type.String({ pattern: CURRENCY_PATTERN, description: 'ISO 4217 code', examples: ['CNY'] }),
     principal: PositiveMinorUnitsSchema,
@@ -97,13 +99,23 @@ export const NextActionSchema = Type.Object({
   hand: Nullable(HandSchema),
 });
 
+export const ProjectionIncidentSchema = Type.Object({
+  version: Type.Integer({ description: 'The refused batch' }),
+  at: Type.String(),
+  error: Type.String(),
+  eventTypes: Type.Array(Type.String(), { description: 'The events the batch carried, set aside' }),
+});
+
 const caseViewProperties = {
   caseId: CaseIdSchema,
   loanId: Type.String(),
   stage: StageSchema,
   hand: HandSchema,
-  daysPastDue: Type.Integer(),
-  pausedDays: Type.Integer(),
+  caseDate: Type.String({
+    description: "The case's own date (YYYY-MM-DD): promise and pause dates are judged against it. A compressed demo calendar runs ahead of the wall-clock date",
+  }),
+  daysPastDue: Type.Integer({ description: 'Days since the first missed due date, on the case calendar, as of now (as of closing, once closed)' }),
+  pausedDays: Type.Integer({ description: 'Days spent paused, a running pause included' }),
   overdueSince: Type.String(),
   currency: Type.String(),
   principal: MinorUnitsSchema,
@@ -118,6 +130,9 @@ const caseViewProperties = {
   openPromise: Nullable(OpenPromiseSchema),
   pause: Nullable(PauseViewSchema),
   nextAction: Nullable(NextActionSchema),
+  incidents: Type.Array(ProjectionIncidentSchema, {
+    description: 'Batches the ledger refused for their data (set aside for a supervisor; the case went on), newest last',
+  }),
   openedAt: Type.String(),
   closedAt: Nullable(Type.String()),
 };
@@ -151,8 +166,8 @@ export const ListCasesQuerySchema = Type.Object(
     hand: Type.Optional(HandSchema),
     branch: Type.Optional(BranchSchema),
     officerId: Type.Optional(SubjectSchema),
-    minDaysPastDue: Type.Optional(Type.Integer({ minimum: 0 })),
-    maxDaysPastDue: Type.Optional(Type.Integer({ minimum: 0 })),
+    minDaysPastDue: Type.Optional(DaysPastDueFilterSchema),
+    maxDaysPastDue: Type.Optional(DaysPastDueFilterSchema),
     cursor: Type.Optional(CursorSchema),
     limit: Type.Optional(LimitSchema),
   },

@@ -7,6 +7,7 @@ import {
   PositiveMinorUnitsSchema,
   StringEnum,
   SubjectSchema,
+  Text,
 } from './common';
 
 /** Officers' messages to a case: what the HTTP body carries (sender and request id are added). */
@@ -23,7 +24,7 @@ export const RecordPaymentSchema = Type.Object(
   {
     amount: PositiveMinorUnitsSchema,
     paidAt: Type.String({ ...DateTimeSchema, description: 'When the borrower paid; never in the future' }),
-    reference: Type.String({ minLength: 1, maxLength: 100, description: 'The payment\'s reference; unique within the case' }),
+    reference: Text({ minLength: 1, maxLength: 100, description: 'The payment\'s reference; unique within the case' }),
   },
   { additionalProperties: false },
 );
@@ -56,14 +57,17 @@ export const PauseCaseSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A JSON object, `{}` at least: the route takes no missing body, and the document says
+ * `requestBody.required: true`. (Wrap it in `OptionalBody()` only if the route takes none.) */
 export const ResumeCaseSchema = Type.Object({ note: Type.Optional(LongTextSchema) }, { additionalProperties: false });
 
-export const WaitQuerySchema = Type.Object(
+export const MessageQuerySchema = Type.Object(
   {
-    wait: Type.Optional(
+    async: Type.Optional(
       Type.Boolean({
         default: false,
-        description: 'Wait (up to about 10 s) until the case has recorded the message: 200 with the case, or 409 when it refused it',
+        description:
+          'Queue the message durably instead of waiting for the case (202): it is applied when a worker runs, as of when it was sent, and a refusal is recorded in the business trail',
       }),
     ),
   },

@@ -1,11 +1,31 @@
-import { WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
-import type { CaseOpening, OpenCaseResult } from '../../domain';
+import {
+  ApplicationFailure,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  type Client,
+} from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
+import { MESSAGE_REFUSED, type CaseOpening, type MessageMeta, type MessageResult, type OpenCaseResult, type Refusal } from '../../domain';
 import { openCase } from '../../temporal/open-case';
 
 /** How long intake waits for the case workflow to answer before telling the caller to retry. */
 export const INTAKE_TIMEOUT_MS = 10_000;
+/** How long an officer waits for the case to answer a message before hearing that no worker did. */
+export const MESSAGE_TIMEOUT_MS = 5_000;
 
 export type IntakeOutcome = { kind: 'answered'; result: OpenCaseResult } | { kind: 'timeout' };
+
+/** Runs one call to Temporal under a deadline; true in `timedOut` when the deadline cut it. */
+async function within<T>(client: Client, timeoutMs: number, call: () => Promise<T>): Promise<{ value: T } | { timedOut: true }> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    return { value: await client.withAbortSignal(signal, call) };
+  } catch (err) {
+    if (signal.aborted || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return { timedOut: true };
+    throw err;
+  }
+}
 
 /**
  * Intake's one atomic call (update-with-start, `temporal/open-case.ts`), bounded in time: with no
@@ -18,12 +38,45 @@ export async function openCaseWithin(
   opening: CaseOpening,
   timeoutMs = INTAKE_TIMEOUT_MS,
 ): Promise<IntakeOutcome> {
-  const signal = AbortSignal.timeout(timeoutMs);
+  const outcome = await within(client, timeoutMs, () => openCase(client, taskQueue, opening));
+  return 'timedOut' in outcome ? { kind: 'timeout' } : { kind: 'answered', result: outcome.value };
+}
+
+export type MessageOutcome =
+  | { kind: 'applied'; result: MessageResult }
+  | { kind: 'refused'; refusal: Refusal }
+  | { kind: 'not_running' }
+  | { kind: 'timeout' };
+
+/**
+ * The update id of a request: its id within the message's own name, so that one key reused for
+ * another kind of message is never answered with the first message's result.
+ */
+export function updateIdFor(updateName: string, requestId: string): string {
+  return `${updateName}:${requestId}`;
+}
+
+/**
+ * Sends an officer's message as an update whose id is the request id: Temporal answers a retry
+ * with the first answer, and the case drops a request id it applied in an earlier run.
+ */
+export async function sendMessage<M extends MessageMeta>(
+  client: Client,
+  caseId: string,
+  update: UpdateDefinition<MessageResult, [M]>,
+  message: M,
+  timeoutMs = MESSAGE_TIMEOUT_MS,
+): Promise<MessageOutcome> {
   try {
-    const result = await client.withAbortSignal(signal, () => openCase(client, taskQueue, opening));
-    return { kind: 'answered', result };
+    const outcome = await within(client, timeoutMs, () =>
+      client.workflow.getHandle(caseId).executeUpdate(update, { args: [message], updateId: updateIdFor(update.name, message.requestId) }),
+    );
+    return 'timedOut' in outcome ? { kind: 'timeout' } : { kind: 'applied', result: outcome.value };
   } catch (err) {
-    if (signal.aborted || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return { kind: 'timeout' };
+    if (err instanceof WorkflowNotFoundError) return { kind: 'not_running' };
+    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === MESSAGE_REFUSED) {
+      return { kind: 'refused', refusal: err.cause.details?.[0] as Refusal };
+    }
     throw err;
   }
 }

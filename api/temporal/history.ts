@@ -308,7 +308,19 @@ function detailsOf(event: HistoryEvent, eventId: number, activityTypes: Map<numb
   }
   if (e.markerRecordedEventAttributes) {
     const a = e.markerRecordedEventAttributes;
-    return { markerName: a.markerName, details: decodeMap(mapOfPayloads(a.details)) };
+    const details = decodeMap(mapOfPayloads(a.details));
+    if (a.markerName === LOCAL_ACTIVITY_MARKER) {
+      // A local activity (the case's projection) leaves one marker instead of three events.
+      const data = (details.data ?? {}) as Record<string, unknown>;
+      return {
+        markerName: a.markerName,
+        activityType: data.activity_type ?? data.activityType,
+        activityId: data.activity_id ?? data.activityId,
+        attempt: data.attempt,
+        ...(a.failure ? { failure: failureSummary(a.failure) } : { result: details.result ?? null }),
+      };
+    }
+    return { markerName: a.markerName, details };
   }
   if (e.upsertWorkflowSearchAttributesEventAttributes) {
     return { searchAttributes: decodeMap(e.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields) };
@@ -361,6 +373,8 @@ function detailsOf(event: HistoryEvent, eventId: number, activityTypes: Map<numb
   }
   return {};
 }
+
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
 
 /** Marker details are `map<string, Payloads>`: keep each entry's first payload. */
 function mapOfPayloads(map: Record<string, Payloads> | null | undefined): Record<string, Payload> {

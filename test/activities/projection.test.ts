@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities, type ChannelAdapter, type OutgoingNotification } from '../../activities';
 import type { ProjectionBatch } from '../../activities/contract';
 import { createDatabase, type DatabaseHandle } from '../../db/client';
-import { caseEvents, cases, notificationOutbox, payments } from '../../db/schema';
+import { caseEvents, cases, notificationOutbox, payments, projectionIncidents } from '../../db/schema';
 import { createLogger } from '../../logger';
 import { OFFICER, newLoan } from '../support/fixtures';
 
@@ -31,6 +31,7 @@ function openingBatch(): ProjectionBatch {
       loanId: loan.loanId,
       stage: 'collecting',
       hand: 1,
+      caseDate: loan.overdueSince,
       daysPastDue: 0,
       pausedDays: 0,
       overdueSince: loan.overdueSince,
@@ -47,6 +48,7 @@ function openingBatch(): ProjectionBatch {
       openPromise: null,
       pause: null,
       nextAction: null,
+      incidents: [],
       openedAt: now,
       closedAt: null,
     },
@@ -80,6 +82,47 @@ describe('projectCase', () => {
     expect(await count(notificationOutbox)).toBe(2);
     const [row] = await database.db.select().from(cases).where(eq(cases.caseId, batch.caseId));
     expect(row).toMatchObject({ version: 2, hand: 2, episode: 1 });
+  });
+
+  it('moves the ledger row only forward across episodes: a late retry of an earlier episode lands in its own', async () => {
+    const { projectCase } = createActivities({ db: database.db, logger: createLogger('silent') });
+    const first = { ...openingBatch(), episode: 1 };
+    await projectCase(first);
+    const later = new Date(Date.parse(first.view.openedAt) + 60_000).toISOString();
+    const second = {
+      ...openingBatch(),
+      caseId: first.caseId,
+      episode: 2,
+      view: { ...first.view, openedAt: later, overdue: 7_000 },
+      parties: first.parties,
+      events: [{ ...first.events[0]!, eventId: randomUUID(), seq: 1, type: 'case_opened' as const }],
+      payments: [],
+      notifications: [],
+    };
+    await projectCase(second);
+    // A retry of the first episode's run arrives late, with a higher version of its own.
+    const lateEvent = { ...first.events[0]!, eventId: randomUUID(), seq: 2, type: 'note_added' as const };
+    await projectCase({ ...first, version: 5, view: { ...first.view, overdue: 1 }, events: [lateEvent], payments: [], notifications: [] });
+
+    const [row] = await database.db.select().from(cases).where(eq(cases.caseId, first.caseId));
+    expect(row).toMatchObject({ episode: 2, runId: second.episodeRunId, overdue: 7_000 });
+    const trail = await database.db.select().from(caseEvents).where(eq(caseEvents.caseId, first.caseId));
+    expect(trail.map((e) => [e.episode, e.seq, e.type]).sort()).toEqual([
+      [1, 1, 'payment_recorded'],
+      [1, 2, 'note_added'],
+      [2, 1, 'case_opened'],
+    ]);
+  });
+
+  it('fails a batch PostgreSQL refuses for its data non-retryably, and keeps it as an incident', async () => {
+    const { projectCase, recordProjectionIncident } = createActivities({ db: database.db, logger: createLogger('silent') });
+    const batch = openingBatch();
+    const refused = { ...batch, view: { ...batch.view, overdue: -1 } }; // cases_money_non_negative
+    const failure = await projectCase(refused).catch((err: unknown) => err);
+    expect(failure).toMatchObject({ type: 'ProjectionRefused', nonRetryable: true, message: expect.stringContaining('23514') });
+    await recordProjectionIncident({ caseId: batch.caseId, runId: batch.runId, version: 1, error: String((failure as Error).message), batch: refused });
+    const [incident] = await database.db.select().from(projectionIncidents).where(eq(projectionIncidents.caseId, batch.caseId));
+    expect(incident).toMatchObject({ version: 1, eventTypes: ['payment_recorded'], resolvedAt: null });
   });
 
   it('refuses to change or delete the business trail', async () => {

@@ -90,3 +90,14 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
+
+/** The length of a case's history once it has stopped growing (two reads 700 ms apart agree). */
+export async function settledHistoryLength(handle: { fetchHistory(): Promise<{ events?: unknown[] | null }> }): Promise<number> {
+  let last = -1;
+  for (;;) {
+    const length = (await handle.fetchHistory()).events!.length;
+    if (length === last) return length;
+    last = length;
+    await new Promise((resolve) => setTimeout(resolve, 700));
+  }
+}

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, bundleWorkflowCode, type Worker } from '@temporalio/worker';
+import { NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
 import { inject } from 'vitest';
-import type { Channels } from '../../activities';
+import type { Channels, DeliveryOptions } from '../../activities';
+import { deliveryTaskQueue } from '../../domain';
 import { createDatabase, type DatabaseHandle } from '../../db/client';
 import { createLogger } from '../../logger';
-import { WORKFLOWS_PATH, createCaseWorker } from '../../worker';
+import { WORKFLOWS_PATH, createCaseWorker, type CaseWorkers } from '../../worker';
 
 let bundle: ReturnType<typeof bundleWorkflowCode> | undefined;
 
@@ -20,32 +21,49 @@ export interface CaseHarness {
   database: DatabaseHandle;
   db: DatabaseHandle['db'];
   taskQueue: string;
-  /** Starts a worker on the harness's task queue (one at a time). */
+  /** The delivery task queue beside it: `deliveryTaskQueue(taskQueue)`. */
+  deliveryTaskQueue: string;
+  /** Starts the case and delivery workers on the harness's task queues (one pair at a time). */
   startWorker(): Promise<void>;
-  /** Stops the running worker as a crash would leave things: no grace for running work. */
+  /** Stops both workers as a crash would leave things: no grace for running work. */
   stopWorker(): Promise<void>;
   close(): Promise<void>;
 }
 
+export interface CaseHarnessOptions {
+  channels?: Channels;
+  /** false: no worker until `startWorker()`. */
+  worker?: boolean;
+  delivery?: Partial<DeliveryOptions>;
+  /** The outbox sweeper is off by default: test files share one database, and a sweeper would
+   * deliver other files' rows through this file's adapters. */
+  sweepIntervalMs?: number;
+  /** The database to connect to (the workers, and an API built on the harness); the run's
+   * database by default. test/db/roles.test.ts passes the run's database as the app role. */
+  databaseUrl?: string;
+}
+
 /**
- * A real worker on the suite's Temporal dev server and PostgreSQL database, on a task queue of
- * its own so that test files running side by side never take each other's tasks.
+ * Real workers (cases and delivery) on the suite's Temporal dev server and PostgreSQL database,
+ * on task queues of their own so that test files running side by side never take each other's
+ * tasks.
  */
-export async function startCaseHarness(options: { channels?: Channels; worker?: boolean } = {}): Promise<CaseHarness> {
+export async function startCaseHarness(options: CaseHarnessOptions = {}): Promise<CaseHarness> {
   const address = inject('temporalAddress');
   const taskQueue = `test-${randomUUID()}`;
-  const database = createDatabase(inject('databaseUrl'), 5);
+  const database = createDatabase(options.databaseUrl ?? inject('databaseUrl'), 5);
   const clientConnection = await Connection.connect({ address });
   const client = new Client({ connection: clientConnection });
   const nativeConnection = await NativeConnection.connect({ address });
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  let running: { worker: Worker; done: Promise<void> } | undefined;
+  let running: { worker: CaseWorkers; done: Promise<void> } | undefined;
 
   const harness: CaseHarness = {
     client,
     database,
     db: database.db,
     taskQueue,
+    deliveryTaskQueue: deliveryTaskQueue(taskQueue),
     async startWorker() {
       if (running) throw new Error('a worker is already running');
       const worker = await createCaseWorker({
@@ -55,6 +73,8 @@ export async function startCaseHarness(options: { channels?: Channels; worker?: 
         db: database.db,
         logger,
         channels: options.channels,
+        delivery: options.delivery,
+        sweepIntervalMs: options.sweepIntervalMs ?? 0,
         workflowBundle: await workflowBundle(),
         shutdownGraceTime: 0,
       });

@@ -11,6 +11,7 @@ import {
   resumeSignal,
   type CaseView,
 } from '../../domain';
+import { createCasesRepository } from '../../api/plugins/app/cases-repository';
 import { startCaseHarness, type CaseHarness } from '../support/harness';
 import { saveHistory } from '../support/histories';
 import { OFFICER, SUPERVISOR, eventually, newLoan, open, testPolicy } from '../support/fixtures';
@@ -207,11 +208,9 @@ describe('pause and resume', () => {
       return rows.filter((e) => e.type === 'case_resumed').length === 2 ? rows : undefined;
     });
     expect(trail.filter((e) => e.type === 'case_resumed').map((e) => e.payload.automatic)).toEqual([false, true]);
-    const [row] = await h.db
-      .select()
-      .from(cases)
-      .where(and(eq(cases.caseId, opened.caseId)));
+    const row = await createCasesRepository(h.db).findCase(opened.caseId);
     expect(row!.pausedDays).toBeGreaterThanOrEqual(18);
+    expect(row!.incidents).toEqual([]);
     await saveHistory('pause-and-resume', await handle.fetchHistory());
   });
 

@@ -10,6 +10,7 @@ import {
   DAY_MS,
   LAST_HAND,
   caseTime,
+  containsNul,
   dateToMs,
   handForLadderDays,
   isMinorUnits,
@@ -23,19 +24,32 @@ import {
   type CaseOpening,
   type CaseView,
   type Hand,
+  type HandAction,
   type MessageMeta,
   type NextActionView,
   type PauseCase,
   type PromiseToPay,
   type RecordContact,
   type RecordPayment,
-  type RejectionReason,
+  type Refusal,
   type ResumeCase,
 } from '../../domain';
-import { SEEN_REQUEST_IDS_KEPT, type CaseState } from './state';
+import {
+  INCIDENTS_KEPT,
+  SEEN_REQUEST_IDS_KEPT,
+  STATE_VERSION,
+  upgradeState,
+  type CaseState,
+  type PauseState,
+  type PromiseState,
+} from './state';
 
 /** Events the case makes of its own accord (timers), not on anyone's message. */
 export const WORKFLOW_ACTOR: Actor = { sub: 'workflow', role: 'system' };
+
+/** A hand entered more than this (wall-clock) after it fell due is recorded as entered late: a
+ * timer fires within milliseconds, so a second means a worker outage or a backlog. */
+export const LATE_AFTER_MS = 1_000;
 
 interface Pending {
   events: CaseEventRecord[];
@@ -43,30 +57,60 @@ interface Pending {
   notifications: NotificationRecord[];
   tasks: TaskRecord[];
   reassignTasksTo?: string;
-  /** The ledger row needs rewriting even without an event (days past due moved on). */
+  /** The ledger row needs rewriting even without an event. */
   dirty: boolean;
   parties?: ProjectionBatch['parties'];
 }
 
-/** Signals can come from any Temporal client, not only the validating API: money is checked here too. */
+/** Every officer message, by the name it has as a signal and as an update. */
+export interface Messages {
+  recordContact: RecordContact;
+  recordPayment: RecordPayment;
+  promiseToPay: PromiseToPay;
+  addNote: AddNote;
+  assignOfficer: AssignOfficer;
+  pause: PauseCase;
+  resume: ResumeCase;
+}
+export type MessageName = keyof Messages;
+
+/** Signals and updates can come from any Temporal client, not only the validating API. */
 const isPositiveAmount = (amount: unknown): boolean => isMinorUnits(amount) && amount > 0;
 
 const emptyPending = (): Pending => ({ events: [], payments: [], notifications: [], tasks: [], dirty: false });
+
+const refusal = (reason: Refusal['reason'], detail: Record<string, unknown> = {}, field?: string): Refusal => ({
+  reason,
+  ...(field ? { field } : {}),
+  detail,
+});
+
+type TimeItem =
+  | { kind: 'pause_end'; at: number }
+  | { kind: 'promise_end'; at: number }
+  | { kind: 'escalation'; at: number }
+  | { kind: 'repeat'; at: number; index: number };
 
 /**
  * The case's rules, apart from Temporal's plumbing: every message and every passage of time
  * changes `state` and queues what must be projected. Time is always passed in (the workflow
  * clock), so the same inputs give the same case on replay.
+ *
+ * `engine` is the behaviour the run follows: 1 for what cases recorded before the quiet-case
+ * engine did (kept so their histories replay), 2 since. The workflow sets it from `patched()`.
  */
 export class CaseEntity {
   private pending: Pending = emptyPending();
+  engine: 1 | 2 = 2;
 
   private constructor(readonly state: CaseState) {}
 
-  static open(opening: CaseOpening, caseId: string, episodeRunId: string, nowMs: number): CaseEntity {
+  static open(opening: CaseOpening, caseId: string, episodeRunId: string, nowMs: number, engine: 1 | 2): CaseEntity {
     const { loan, policy } = opening;
     const entity = new CaseEntity({
+      stateVersion: STATE_VERSION,
       caseId,
+      episode: opening.episode ?? null,
       episodeRunId,
       loan,
       openingRequestId: opening.requestId,
@@ -89,27 +133,29 @@ export class CaseEntity {
       version: 0,
       projectedVersion: 0,
       lastEvent: null,
+      lastAdvancedMs: nowMs,
+      incidents: [],
       openedAt: new Date(nowMs).toISOString(),
       closedAt: null,
       continueAsNewAfterEvents: opening.continueAsNewAfterEvents ?? null,
     });
+    entity.engine = engine;
     entity.pending.parties = { borrower: loan.borrower, guarantors: loan.guarantors };
-    const daysPastDue = entity.daysPastDue(nowMs);
     entity.record('case_opened', opening.by, opening.requestId, nowMs, {
       loanId: loan.loanId,
       policy: { name: policy.name, version: policy.version },
-      daysPastDue,
+      daysPastDue: entity.daysPastDue(nowMs),
       overdue: loan.overdue,
       outstanding: loan.outstanding,
       currency: loan.currency,
       officerId: loan.officerId ?? null,
     });
-    entity.enterHand(handForLadderDays(policy, entity.ladderMs(nowMs) / DAY_MS), nowMs, 'opening');
+    entity.enterOpeningHand(nowMs);
     return entity;
   }
 
-  static continued(state: CaseState): CaseEntity {
-    return new CaseEntity(state);
+  static continued(state: CaseState, nowMs: number): CaseEntity {
+    return new CaseEntity(upgradeState(state, nowMs));
   }
 
   get closed(): boolean {
@@ -145,8 +191,20 @@ export class CaseEntity {
     return msToDate(this.caseNow(nowMs));
   }
 
-  /** When the case next escalates by days, or null while it cannot (paused, held by a
-   * promise, last hand, closed). */
+  /** The open promise as of `nowMs`: one whose due date has ended is judged, not open. */
+  private promiseAt(nowMs: number): PromiseState | null {
+    const promise = this.state.openPromise;
+    return promise && this.caseNow(nowMs) < promise.dueAtCaseMs ? promise : null;
+  }
+
+  /** The pause as of `nowMs`: one whose end date has come is over. */
+  private pauseAt(nowMs: number): PauseState | null {
+    const pause = this.state.pause;
+    return pause && !(pause.untilCaseMs !== null && this.caseNow(nowMs) >= pause.untilCaseMs) ? pause : null;
+  }
+
+  /** When the hand above the current one falls due by days, or null while it cannot (paused,
+   * held by a promise, last hand, closed). */
   private nextEscalationMs(): number | null {
     const { state } = this;
     if (this.closed || state.pause || state.openPromise || state.hand >= LAST_HAND) return null;
@@ -174,85 +232,132 @@ export class CaseEntity {
     return candidates.reduce((a, b) => (Date.parse(b.at) < Date.parse(a.at) ? b : a));
   }
 
-  /** The next instant time alone changes the case: a decision, a repeated task, or the daily
-   * refresh of days past due. */
+  /** The next instant time alone changes the case: an escalation, a promise's end, a pause's
+   * end or a repeated task. Nothing else wakes a case (engine 1 also woke daily). */
   nextWakeMs(nowMs: number): number | null {
     if (this.closed) return null;
     const times = [this.nextAction()?.at].filter((t): t is string => t !== undefined).map(Date.parse);
     if (!this.state.pause) for (const r of this.state.recurring) times.push(wallTime(this.state.clock, r.nextAtCaseMs));
-    // Keep days past due (ledger and search attribute) current; never more than once a minute.
-    const dayStart = Math.floor(this.caseNow(nowMs) / DAY_MS) * DAY_MS;
-    times.push(Math.max(wallTime(this.state.clock, dayStart + DAY_MS), nowMs + 60_000));
-    return Math.min(...times);
+    if (this.engine === 1) {
+      const dayStart = Math.floor(this.caseNow(nowMs) / DAY_MS) * DAY_MS;
+      times.push(Math.max(wallTime(this.state.clock, dayStart + DAY_MS), nowMs + 60_000));
+    }
+    return times.length === 0 ? null : Math.min(...times);
   }
 
   // ---- time passing --------------------------------------------------------------------
 
-  /** Applies everything that is due by `nowMs`. */
-  advance(nowMs: number, refreshDue: boolean): void {
+  /**
+   * Applies everything that fell due by `nowMs`, each at its own instant and in the order it
+   * fell due: a pause's end, a promise's end, each hand in turn, repeated tasks. A case woken
+   * late (a worker outage) enters every hand it passed, records the delay, and runs the
+   * actions of the hand it stays in; those of hands it passed through are recorded as superseded.
+   */
+  advance(nowMs: number): void {
+    if (this.engine === 1) return;
     const { state } = this;
-    if (this.closed) return;
-    if (refreshDue) this.pending.dirty = true;
-    if (state.pause?.untilCaseMs != null && this.caseNow(nowMs) >= state.pause.untilCaseMs) {
-      this.endPause(WORKFLOW_ACTOR, null, nowMs, true);
+    let cursor = state.lastAdvancedMs;
+    for (let item = this.nextDue(cursor, nowMs); item; item = this.nextDue(cursor, nowMs)) {
+      const at = Math.max(item.at, cursor);
+      cursor = at;
+      if (item.kind === 'pause_end') this.endPause(WORKFLOW_ACTOR, null, at, nowMs, true);
+      else if (item.kind === 'promise_end') this.breakPromise(nowMs);
+      else if (item.kind === 'repeat') this.repeatTask(item.index, at, nowMs);
+      else this.escalate(at, nowMs);
     }
-    const promise = state.openPromise;
-    if (promise && this.caseNow(nowMs) >= promise.dueAtCaseMs) {
-      state.openPromise = null;
-      this.record('promise_broken', WORKFLOW_ACTOR, null, nowMs, {
-        amount: promise.amount,
-        dueDate: promise.dueDate,
-        paidSoFar: promise.paidSoFar,
-        promisedBy: promise.by,
-      });
-      // A broken promise escalates at once; while paused it takes effect on resume.
-      state.handFloor = Math.min(LAST_HAND, Math.max(state.handFloor, state.hand + 1)) as Hand;
-    }
-    const caseNow = this.caseNow(nowMs);
-    for (const r of state.pause ? [] : state.recurring) {
-      if (caseNow < r.nextAtCaseMs) continue;
-      // One task however long the worker was away; the next one keeps the rhythm.
-      const eventId = this.record('task_repeated', WORKFLOW_ACTOR, null, nowMs, { task: r.task, hand: r.hand });
-      this.queueTask(eventId, 0, r.task, r.hand, caseNow + DAY_MS);
-      const every = r.everyDays * DAY_MS;
-      r.nextAtCaseMs += Math.ceil((caseNow - r.nextAtCaseMs + 1) / every) * every;
-    }
-    if (!state.pause && !state.openPromise) {
-      const byDays = handForLadderDays(state.policy, this.ladderMs(nowMs) / DAY_MS);
-      const target = Math.max(byDays, state.handFloor) as Hand;
-      if (target > state.hand) this.enterHand(target, nowMs, target > byDays ? 'broken_promise' : 'days');
-    }
+    state.lastAdvancedMs = Math.max(state.lastAdvancedMs, nowMs);
   }
 
-  private enterHand(hand: Hand, nowMs: number, reason: 'opening' | 'days' | 'broken_promise'): void {
+  private nextDue(cursor: number, nowMs: number): TimeItem | null {
     const { state } = this;
-    const ladderDays = Math.floor(this.ladderMs(nowMs) / DAY_MS);
-    const from = reason === 'opening' ? 0 : state.hand;
-    const skipped = state.policy.hands
-      .filter((r) => r.hand > from && r.hand < hand)
-      .map((r) => ({
-        hand: r.hand,
-        entersAtDay: r.entersAtDay,
-        reason:
-          reason === 'opening'
-            ? `case opened at ${ladderDays} days past due, beyond this hand's entry at day ${r.entersAtDay}`
-            : `${ladderDays} ladder days already beyond this hand's entry at day ${r.entersAtDay}`,
-      }));
+    if (this.closed) return null;
+    const items: TimeItem[] = [];
+    if (state.pause?.untilCaseMs != null) items.push({ kind: 'pause_end', at: wallTime(state.clock, state.pause.untilCaseMs) });
+    if (state.openPromise) items.push({ kind: 'promise_end', at: wallTime(state.clock, state.openPromise.dueAtCaseMs) });
+    if (!state.pause && !state.openPromise) {
+      if (state.handFloor > state.hand) items.push({ kind: 'escalation', at: cursor });
+      else {
+        const escalation = this.nextEscalationMs();
+        if (escalation !== null) items.push({ kind: 'escalation', at: escalation });
+      }
+    }
+    if (!state.pause) state.recurring.forEach((r, index) => items.push({ kind: 'repeat', at: wallTime(state.clock, r.nextAtCaseMs), index }));
+    // Ties keep this order: a pause ends, a promise is judged, the case escalates, a task repeats.
+    const due = items.filter((item) => item.at <= nowMs);
+    return due.length === 0 ? null : due.reduce((a, b) => (b.at < a.at ? b : a));
+  }
+
+  private breakPromise(nowMs: number): void {
+    const { state } = this;
+    const promise = state.openPromise!;
+    state.openPromise = null;
+    this.record('promise_broken', WORKFLOW_ACTOR, null, nowMs, {
+      amount: promise.amount,
+      dueDate: promise.dueDate,
+      paidSoFar: promise.paidSoFar,
+      promisedBy: promise.by,
+    });
+    // A broken promise escalates at once; while paused it takes effect on resume.
+    state.handFloor = Math.min(LAST_HAND, Math.max(state.handFloor, state.hand + 1)) as Hand;
+  }
+
+  private repeatTask(index: number, atMs: number, nowMs: number): void {
+    const r = this.state.recurring[index]!;
+    const caseAt = this.caseNow(atMs);
+    const eventId = this.record('task_repeated', WORKFLOW_ACTOR, null, nowMs, {
+      task: r.task,
+      hand: r.hand,
+      dueAt: new Date(atMs).toISOString(),
+    });
+    this.queueTask(eventId, 0, r.task, r.hand, this.caseNow(nowMs) + DAY_MS);
+    // One task however long the worker was away; the next one keeps the rhythm, and always
+    // moves ahead (on a compressed calendar a case millisecond is below the clock's precision).
+    const every = r.everyDays * DAY_MS;
+    const caseNow = Math.max(caseAt, this.caseNow(nowMs));
+    r.nextAtCaseMs += Math.max(1, Math.ceil((caseNow - r.nextAtCaseMs + 1) / every)) * every;
+  }
+
+  /** Enters the hand above the current one at `atMs`, the instant it fell due. */
+  private escalate(atMs: number, nowMs: number): void {
+    const { state } = this;
+    const hand = (state.hand + 1) as Hand;
+    // The floor (a broken promise) lifted the case before its days would have.
+    const byPromise = state.handFloor > state.hand && this.escalationAfter(state.hand) > atMs;
+    const delayMs = nowMs - atMs;
+    const late = delayMs > LATE_AFTER_MS;
+    // Passed through on the way to a higher hand that is already due: its actions are stale.
+    const supersededAt = hand < LAST_HAND && (state.handFloor > hand || this.escalationAfter(hand) <= nowMs);
+    const from = state.hand;
     const rule = ruleFor(state.policy, hand);
     state.hand = hand;
     state.handFloor = Math.max(state.handFloor, hand) as Hand;
-    const eventId = this.record('hand_entered', WORKFLOW_ACTOR, null, nowMs, {
+    const payload: Record<string, unknown> = {
       hand,
-      from: reason === 'opening' ? null : from,
+      from,
       approach: rule.approach,
-      reason,
-      ladderDays,
-      skipped,
-      actions: rule.actions,
-    });
-    const caseNow = this.caseNow(nowMs);
+      reason: byPromise ? 'broken_promise' : 'days',
+      ladderDays: Math.floor(this.ladderMs(atMs) / DAY_MS + 1e-9),
+      skipped: [],
+      actions: supersededAt ? rule.actions.map((a) => ({ ...a, status: 'superseded' })) : rule.actions,
+      rule: { policy: state.policy.name, version: state.policy.version, hand, entersAtDay: rule.entersAtDay },
+      ...(late ? { dueAt: new Date(atMs).toISOString(), delayMs: Math.round(delayMs) } : {}),
+    };
+    const eventId = this.record(late ? 'hand_entered_late' : 'hand_entered', WORKFLOW_ACTOR, null, nowMs, payload);
     state.recurring = [];
-    rule.actions.forEach((action, i) => {
+    if (!supersededAt) this.runActions(eventId, rule.actions, hand, atMs, nowMs);
+  }
+
+  /** When the hand above `hand` would fall due, the pause time so far counted. */
+  private escalationAfter(hand: Hand): number {
+    const { state } = this;
+    const next = ruleFor(state.policy, (hand + 1) as Hand);
+    return wallTime(state.clock, dateToMs(state.loan.overdueSince) + state.pausedCaseMs + next.entersAtDay * DAY_MS);
+  }
+
+  private runActions(eventId: string, actions: HandAction[], hand: Hand, atMs: number, nowMs: number): void {
+    const { state } = this;
+    const caseAt = this.caseNow(Math.max(atMs, nowMs));
+    actions.forEach((action, i) => {
       if (action.kind === 'notify') {
         this.pending.notifications.push({
           id: `${eventId}:${i}`,
@@ -269,17 +374,46 @@ export class CaseEntity {
           },
         });
       } else {
-        this.queueTask(eventId, i, action.task, hand, caseNow + action.dueInDays * DAY_MS);
+        this.queueTask(eventId, i, action.task, hand, caseAt + action.dueInDays * DAY_MS);
         if (action.repeatEveryDays) {
           state.recurring.push({
             task: action.task,
             hand,
             everyDays: action.repeatEveryDays,
-            nextAtCaseMs: caseNow + action.repeatEveryDays * DAY_MS,
+            nextAtCaseMs: this.caseNow(atMs) + action.repeatEveryDays * DAY_MS,
           });
         }
       }
     });
+  }
+
+  /** The hand a new case's days dictate, entered at once; the hands below it are recorded as
+   * skipped at intake, not as missed. */
+  private enterOpeningHand(nowMs: number): void {
+    const { state } = this;
+    const hand = handForLadderDays(state.policy, this.ladderMs(nowMs) / DAY_MS);
+    const ladderDays = Math.floor(this.ladderMs(nowMs) / DAY_MS);
+    const rule = ruleFor(state.policy, hand);
+    state.hand = hand;
+    state.handFloor = hand;
+    const eventId = this.record('hand_entered', WORKFLOW_ACTOR, null, nowMs, {
+      hand,
+      from: null,
+      approach: rule.approach,
+      reason: 'opening',
+      ladderDays,
+      skipped: state.policy.hands
+        .filter((r) => r.hand < hand)
+        .map((r) => ({
+          hand: r.hand,
+          entersAtDay: r.entersAtDay,
+          reason: `case opened at ${ladderDays} days past due, beyond this hand's entry at day ${r.entersAtDay}`,
+        })),
+      actions: rule.actions,
+      ...(this.engine === 2 ? { rule: { policy: state.policy.name, version: state.policy.version, hand, entersAtDay: rule.entersAtDay } } : {}),
+    });
+    state.recurring = [];
+    this.runActions(eventId, rule.actions, hand, nowMs, nowMs);
   }
 
   private queueTask(eventId: string, index: number, task: TaskRecord['type'], hand: Hand, dueAtCaseMs: number): void {
@@ -294,31 +428,145 @@ export class CaseEntity {
 
   // ---- officers' messages --------------------------------------------------------------
 
-  /** True when the message is new; a repeated request id is dropped without a trace. */
-  private firstSight(msg: MessageMeta): boolean {
+  /** True when the case has already taken this request id (a retry, or a replayed signal). */
+  seen(msg: MessageMeta): boolean {
+    return this.state.seenRequestIds.includes(msg.requestId);
+  }
+
+  private remember(msg: MessageMeta): void {
     const seen = this.state.seenRequestIds;
-    if (seen.includes(msg.requestId)) return false;
     seen.push(msg.requestId);
     if (seen.length > SEEN_REQUEST_IDS_KEPT) seen.splice(0, seen.length - SEEN_REQUEST_IDS_KEPT);
-    return true;
   }
 
-  private reject(signal: string, msg: MessageMeta, nowMs: number, reason: RejectionReason, detail?: object): void {
-    this.record('message_rejected', msg.by, msg.requestId, nowMs, { signal, reason, ...detail });
-  }
-
-  /** Shared gate for every message: duplicates vanish, messages to a closed case are refused. */
-  private admit(signal: string, msg: MessageMeta, nowMs: number): boolean {
-    if (!this.firstSight(msg)) return false;
-    if (this.closed) {
-      this.reject(signal, msg, nowMs, 'case_closed', { stage: this.state.stage });
-      return false;
+  /**
+   * Why the case, as of `nowMs`, would refuse the message; null when it would take it. Pure:
+   * update validators call it, and they may not change the case.
+   */
+  refusalOf<N extends MessageName>(name: N, msg: Messages[N], nowMs: number): Refusal | null {
+    const { state } = this;
+    if (this.closed) return refusal('case_closed', { stage: state.stage });
+    const nul = containsNul(msg);
+    if (nul !== null) return refusal('invalid_text', { expected: 'text without NUL (\\u0000) characters' }, nul);
+    const today = this.caseToday(nowMs);
+    switch (name) {
+      case 'recordPayment': {
+        const m = msg as RecordPayment;
+        if (!isPositiveAmount(m.amount)) {
+          return refusal('invalid_amount', { expected: 'a positive integer of minor units: 12.50 CNY is 1250' }, 'amount');
+        }
+        if (state.paymentReferences.includes(m.reference)) {
+          return refusal('duplicate_reference', { reference: m.reference }, 'reference');
+        }
+        const paidAtMs = Date.parse(m.paidAt);
+        if (Number.isNaN(paidAtMs)) return refusal('paid_at_in_future', { expected: 'RFC 3339 date-time with zone' }, 'paidAt');
+        if (paidAtMs > nowMs) return refusal('paid_at_in_future', { paidAt: m.paidAt, now: new Date(nowMs).toISOString() }, 'paidAt');
+        return null;
+      }
+      case 'promiseToPay': {
+        const m = msg as PromiseToPay;
+        if (!isPositiveAmount(m.amount)) {
+          return refusal('invalid_amount', { expected: 'a positive integer of minor units: 12.50 CNY is 1250' }, 'amount');
+        }
+        const open = this.promiseAt(nowMs);
+        if (open) return refusal('promise_already_open', { dueDate: open.dueDate, amount: open.amount });
+        const latest = msToDate(dateToMs(today) + state.policy.maxPromiseDays * DAY_MS);
+        const window = { caseDate: today, earliestDueDate: today, latestDueDate: latest, format: 'YYYY-MM-DD' };
+        if (typeof m.dueDate !== 'string' || m.dueDate < today) return refusal('promise_date_not_ahead', window, 'dueDate');
+        if (m.dueDate > latest) return refusal('promise_date_too_far', { ...window, maxPromiseDays: state.policy.maxPromiseDays }, 'dueDate');
+        return null;
+      }
+      case 'assignOfficer': {
+        const m = msg as AssignOfficer;
+        return state.officerId === m.officerId ? refusal('same_officer', { officerId: m.officerId }, 'officerId') : null;
+      }
+      case 'pause': {
+        const m = msg as PauseCase;
+        const pause = this.pauseAt(nowMs);
+        if (pause) return refusal('already_paused', { since: pause.since, until: pause.until });
+        if (m.until !== undefined && !(m.until > today)) {
+          return refusal('pause_end_not_ahead', { caseDate: today, earliestUntil: msToDate(dateToMs(today) + DAY_MS), format: 'YYYY-MM-DD' }, 'until');
+        }
+        return null;
+      }
+      case 'resume':
+        return this.pauseAt(nowMs) ? null : refusal('not_paused', { stage: state.stage });
+      default:
+        return null;
     }
-    return true;
   }
 
-  recordContact(msg: RecordContact, nowMs: number): void {
-    if (!this.admit('recordContact', msg, nowMs)) return;
+  /**
+   * A message that needs no answer (a signal): applied as of its own time, after what fell due
+   * before it; refused ones are recorded as `message_rejected`. A repeated request id is
+   * dropped without a trace.
+   */
+  receive<N extends MessageName>(name: N, msg: Messages[N], nowMs: number): void {
+    if (this.seen(msg)) return;
+    const at = this.engine === 1 ? nowMs : this.messageTime(msg, nowMs);
+    this.advance(at);
+    this.remember(msg);
+    const refused = this.refusalOf(name, msg, at);
+    if (refused) {
+      this.record('message_rejected', msg.by, msg.requestId, at, { signal: name, reason: refused.reason, ...refused.detail });
+      return;
+    }
+    this.apply(name, msg, at);
+  }
+
+  /**
+   * A message that awaits its answer (an update, already validated): applied as of its own
+   * time (an update a worker outage held back is still applied as of when it was sent), after
+   * what fell due before it. 'duplicate' when the request id was applied in an earlier run.
+   */
+  accept<N extends MessageName>(name: N, msg: Messages[N], nowMs: number): Refusal | 'duplicate' | null {
+    const at = this.messageTime(msg, nowMs);
+    this.advance(at);
+    if (this.seen(msg)) return 'duplicate';
+    const refused = this.refusalOf(name, msg, at);
+    if (refused) return refused;
+    this.remember(msg);
+    this.apply(name, msg, at);
+    return null;
+  }
+
+  /** What an update validator judges: the message as of its own time. */
+  validate<N extends MessageName>(name: N, msg: Messages[N], nowMs: number): Refusal | null {
+    return this.seen(msg) ? null : this.refusalOf(name, msg, this.messageTime(msg, nowMs));
+  }
+
+  /** The version of the batch that will carry what is pending now. */
+  get nextVersion(): number {
+    return this.state.version + 1;
+  }
+
+  /** A message's own time: when it was sent, but never before what the case has already
+   * applied, nor after now. */
+  private messageTime(msg: MessageMeta, nowMs: number): number {
+    const sent = msg.sentAt === undefined ? Number.NaN : Date.parse(msg.sentAt);
+    return Number.isNaN(sent) ? nowMs : Math.min(nowMs, Math.max(this.state.lastAdvancedMs, sent));
+  }
+
+  private apply<N extends MessageName>(name: N, msg: Messages[N], nowMs: number): void {
+    switch (name) {
+      case 'recordContact':
+        return this.recordContact(msg as RecordContact, nowMs);
+      case 'recordPayment':
+        return this.recordPayment(msg as RecordPayment, nowMs);
+      case 'promiseToPay':
+        return this.promiseToPay(msg as PromiseToPay, nowMs);
+      case 'addNote':
+        return this.addNote(msg as AddNote, nowMs);
+      case 'assignOfficer':
+        return this.assignOfficer(msg as AssignOfficer, nowMs);
+      case 'pause':
+        return this.pause(msg as PauseCase, nowMs);
+      case 'resume':
+        return this.endPause(msg.by, msg.requestId, nowMs, nowMs, false, (msg as ResumeCase).note);
+    }
+  }
+
+  private recordContact(msg: RecordContact, nowMs: number): void {
     this.record('contact_recorded', msg.by, msg.requestId, nowMs, {
       channel: msg.channel,
       outcome: msg.outcome,
@@ -326,16 +574,8 @@ export class CaseEntity {
     });
   }
 
-  recordPayment(msg: RecordPayment, nowMs: number): void {
-    if (!this.admit('recordPayment', msg, nowMs)) return;
+  private recordPayment(msg: RecordPayment, nowMs: number): void {
     const { state } = this;
-    if (!isPositiveAmount(msg.amount)) return this.reject('recordPayment', msg, nowMs, 'invalid_amount');
-    if (state.paymentReferences.includes(msg.reference)) {
-      return this.reject('recordPayment', msg, nowMs, 'duplicate_reference', { reference: msg.reference });
-    }
-    if (Date.parse(msg.paidAt) > nowMs) {
-      return this.reject('recordPayment', msg, nowMs, 'paid_at_in_future', { paidAt: msg.paidAt });
-    }
     state.paymentReferences.push(msg.reference);
     const toArrears = Math.min(msg.amount, state.overdue);
     state.overdue -= toArrears;
@@ -387,25 +627,8 @@ export class CaseEntity {
     }
   }
 
-  promiseToPay(msg: PromiseToPay, nowMs: number): void {
-    if (!this.admit('promiseToPay', msg, nowMs)) return;
-    const { state } = this;
-    if (!isPositiveAmount(msg.amount)) return this.reject('promiseToPay', msg, nowMs, 'invalid_amount');
-    if (state.openPromise) {
-      return this.reject('promiseToPay', msg, nowMs, 'promise_already_open', { dueDate: state.openPromise.dueDate });
-    }
-    const today = this.caseToday(nowMs);
-    if (msg.dueDate < today) {
-      return this.reject('promiseToPay', msg, nowMs, 'promise_date_not_ahead', { caseDate: today });
-    }
-    const aheadDays = (dateToMs(msg.dueDate) - dateToMs(today)) / DAY_MS;
-    if (aheadDays > state.policy.maxPromiseDays) {
-      return this.reject('promiseToPay', msg, nowMs, 'promise_date_too_far', {
-        caseDate: today,
-        maxPromiseDays: state.policy.maxPromiseDays,
-      });
-    }
-    state.openPromise = {
+  private promiseToPay(msg: PromiseToPay, nowMs: number): void {
+    this.state.openPromise = {
       amount: msg.amount,
       dueDate: msg.dueDate,
       dueAtCaseMs: dateToMs(msg.dueDate) + DAY_MS,
@@ -417,8 +640,7 @@ export class CaseEntity {
     this.record('promise_made', msg.by, msg.requestId, nowMs, { amount: msg.amount, dueDate: msg.dueDate });
   }
 
-  addNote(msg: AddNote, nowMs: number): void {
-    if (!this.admit('addNote', msg, nowMs)) return;
+  private addNote(msg: AddNote, nowMs: number): void {
     this.record('note_added', msg.by, msg.requestId, nowMs, {
       summary: msg.summary,
       problems: msg.problems ?? null,
@@ -426,26 +648,16 @@ export class CaseEntity {
     });
   }
 
-  assignOfficer(msg: AssignOfficer, nowMs: number): void {
-    if (!this.admit('assignOfficer', msg, nowMs)) return;
+  private assignOfficer(msg: AssignOfficer, nowMs: number): void {
     const { state } = this;
-    if (state.officerId === msg.officerId) {
-      return this.reject('assignOfficer', msg, nowMs, 'same_officer', { officerId: msg.officerId });
-    }
     const from = state.officerId;
     state.officerId = msg.officerId;
     this.pending.reassignTasksTo = msg.officerId;
     this.record('officer_assigned', msg.by, msg.requestId, nowMs, { from, to: msg.officerId });
   }
 
-  pause(msg: PauseCase, nowMs: number): void {
-    if (!this.admit('pause', msg, nowMs)) return;
+  private pause(msg: PauseCase, nowMs: number): void {
     const { state } = this;
-    if (state.pause) return this.reject('pause', msg, nowMs, 'already_paused', { since: state.pause.since });
-    const today = this.caseToday(nowMs);
-    if (msg.until !== undefined && msg.until <= today) {
-      return this.reject('pause', msg, nowMs, 'pause_end_not_ahead', { caseDate: today });
-    }
     state.pause = {
       reason: msg.reason,
       sinceCaseMs: this.caseNow(nowMs),
@@ -463,16 +675,11 @@ export class CaseEntity {
     });
   }
 
-  resume(msg: ResumeCase, nowMs: number): void {
-    if (!this.admit('resume', msg, nowMs)) return;
-    if (!this.state.pause) return this.reject('resume', msg, nowMs, 'not_paused');
-    this.endPause(msg.by, msg.requestId, nowMs, false, msg.note);
-  }
-
-  private endPause(by: Actor, requestId: string | null, nowMs: number, automatic: boolean, note?: string): void {
+  /** Ends the pause as of `endMs` (its end date, or the resume message), recorded at `nowMs`. */
+  private endPause(by: Actor, requestId: string | null, endMs: number, nowMs: number, automatic: boolean, note?: string): void {
     const { state } = this;
     const pause = state.pause!;
-    const pausedCaseMs = this.caseNow(nowMs) - pause.sinceCaseMs;
+    const pausedCaseMs = this.caseNow(endMs) - pause.sinceCaseMs;
     state.pausedCaseMs += pausedCaseMs;
     state.pause = null;
     for (const r of state.recurring) r.nextAtCaseMs += pausedCaseMs;
@@ -483,6 +690,57 @@ export class CaseEntity {
       pausedDays: Math.floor(pausedCaseMs / DAY_MS),
       note: note ?? null,
     });
+  }
+
+  // ---- engine 1 -------------------------------------------------------------------------
+
+  /** Engine 1's time step, kept verbatim for the histories of cases it ran: it rewrote the
+   * ledger on every wake and jumped straight to the hand the days dictated. */
+  advanceEngine1(nowMs: number, refreshDue: boolean): void {
+    const { state } = this;
+    if (this.closed) return;
+    if (refreshDue) this.pending.dirty = true;
+    if (state.pause?.untilCaseMs != null && this.caseNow(nowMs) >= state.pause.untilCaseMs) {
+      this.endPause(WORKFLOW_ACTOR, null, nowMs, nowMs, true);
+    }
+    const promise = state.openPromise;
+    if (promise && this.caseNow(nowMs) >= promise.dueAtCaseMs) this.breakPromise(nowMs);
+    const caseNow = this.caseNow(nowMs);
+    for (const r of state.pause ? [] : state.recurring) {
+      if (caseNow < r.nextAtCaseMs) continue;
+      const eventId = this.record('task_repeated', WORKFLOW_ACTOR, null, nowMs, { task: r.task, hand: r.hand });
+      this.queueTask(eventId, 0, r.task, r.hand, caseNow + DAY_MS);
+      const every = r.everyDays * DAY_MS;
+      r.nextAtCaseMs += Math.ceil((caseNow - r.nextAtCaseMs + 1) / every) * every;
+    }
+    if (!state.pause && !state.openPromise) {
+      const byDays = handForLadderDays(state.policy, this.ladderMs(nowMs) / DAY_MS);
+      const target = Math.max(byDays, state.handFloor) as Hand;
+      if (target > state.hand) this.jumpToHandEngine1(target, nowMs, target > byDays ? 'broken_promise' : 'days');
+    }
+    state.lastAdvancedMs = Math.max(state.lastAdvancedMs, nowMs);
+  }
+
+  private jumpToHandEngine1(hand: Hand, nowMs: number, reason: 'days' | 'broken_promise'): void {
+    const { state } = this;
+    const ladderDays = Math.floor(this.ladderMs(nowMs) / DAY_MS);
+    const from = state.hand;
+    const rule = ruleFor(state.policy, hand);
+    state.hand = hand;
+    state.handFloor = Math.max(state.handFloor, hand) as Hand;
+    const eventId = this.record('hand_entered', WORKFLOW_ACTOR, null, nowMs, {
+      hand,
+      from,
+      approach: rule.approach,
+      reason,
+      ladderDays,
+      skipped: state.policy.hands
+        .filter((r) => r.hand > from && r.hand < hand)
+        .map((r) => ({ hand: r.hand, entersAtDay: r.entersAtDay, reason: `${ladderDays} ladder days already beyond this hand's entry at day ${r.entersAtDay}` })),
+      actions: rule.actions,
+    });
+    state.recurring = [];
+    this.runActions(eventId, rule.actions, hand, nowMs, nowMs);
   }
 
   // ---- views and projection ------------------------------------------------------------
@@ -509,6 +767,7 @@ export class CaseEntity {
       loanId: loan.loanId,
       stage: state.stage,
       hand: state.hand,
+      caseDate: this.caseToday(nowMs),
       daysPastDue: this.daysPastDue(nowMs),
       pausedDays: Math.floor(this.pausedCaseMs(nowMs) / DAY_MS),
       overdueSince: loan.overdueSince,
@@ -530,6 +789,7 @@ export class CaseEntity {
       },
       pause: state.pause && { reason: state.pause.reason, since: state.pause.since, until: state.pause.until },
       nextAction: this.nextAction(),
+      incidents: state.incidents,
       openedAt: state.openedAt,
       closedAt: state.closedAt,
     };
@@ -543,10 +803,14 @@ export class CaseEntity {
     const { state } = this;
     return {
       caseId: state.caseId,
+      episode: state.episode,
       episodeRunId: state.episodeRunId,
       runId,
       version: ++state.version,
       view: this.view(nowMs),
+      clock: state.clock,
+      pausedCaseMs: state.pausedCaseMs,
+      pauseSinceCaseMs: state.pause?.sinceCaseMs ?? null,
       lastEvent: state.lastEvent,
       collateral: state.loan.collateral,
       ...(p.parties ? { parties: p.parties } : {}),
@@ -560,5 +824,15 @@ export class CaseEntity {
 
   markProjected(version: number): void {
     this.state.projectedVersion = Math.max(this.state.projectedVersion, version);
+  }
+
+  /** The ledger refused a batch for its data: the case keeps going, the batch is set aside as
+   * an incident, and the next batch (queued at once) rewrites the ledger row. */
+  recordIncident(batch: ProjectionBatch, error: string, nowMs: number, rewriteRow: boolean): void {
+    const { incidents } = this.state;
+    incidents.push({ version: batch.version, at: new Date(nowMs).toISOString(), error, eventTypes: batch.events.map((e) => e.type) });
+    if (incidents.length > INCIDENTS_KEPT) incidents.splice(0, incidents.length - INCIDENTS_KEPT);
+    this.markProjected(batch.version);
+    if (rewriteRow) this.pending.dirty = true;
   }
 }

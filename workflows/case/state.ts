@@ -37,12 +37,29 @@ export interface RecurringTask {
   nextAtCaseMs: number;
 }
 
+export interface ProjectionIncident {
+  version: number;
+  at: string;
+  error: string;
+  eventTypes: string[];
+}
+
+/**
+ * The shape of `CaseState`. A run continued from an older shape passes through `upgradeState`
+ * first; raise this with every change of shape and add the step there.
+ */
+export const STATE_VERSION = 2;
+
 /**
  * Everything a case knows, carried whole through continue-as-new. Plain JSON: no Map, Set or
  * Date. The ledgers of payments, notes and contacts live in PostgreSQL, not here.
  */
 export interface CaseState {
+  stateVersion: number;
   caseId: string;
+  /** 1 for the loan's first case; null for cases opened before episodes were numbered (the
+   * ledger then tells the episode by run id). */
+  episode: number | null;
   episodeRunId: string;
   loan: LoanFacts;
   openingRequestId: string;
@@ -69,9 +86,27 @@ export interface CaseState {
   version: number;
   projectedVersion: number;
   lastEvent: { type: CaseEventType; at: string } | null;
+  /** Wall-clock ms up to which time has been applied: a late message is never applied before it. */
+  lastAdvancedMs: number;
+  /** Batches the ledger refused, newest last (bounded). */
+  incidents: ProjectionIncident[];
   openedAt: string;
   closedAt: string | null;
   continueAsNewAfterEvents: number | null;
 }
 
 export const SEEN_REQUEST_IDS_KEPT = 2_000;
+
+export const INCIDENTS_KEPT = 20;
+
+/** Brings a state carried by continue-as-new from an older shape up to `STATE_VERSION`. */
+export function upgradeState(state: CaseState, nowMs: number): CaseState {
+  const from = (state as Partial<CaseState>).stateVersion ?? 1;
+  if (from < 2) {
+    state.episode ??= null;
+    state.lastAdvancedMs ??= nowMs;
+    state.incidents ??= [];
+  }
+  state.stateVersion = STATE_VERSION;
+  return state;
+}

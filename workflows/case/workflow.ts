@@ -1,35 +1,54 @@
 import {
+  ApplicationFailure,
+  CancellationScope,
   allHandlersFinished,
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import type { SearchAttributeUpdatePair, SignalDefinition, UpdateDefinition } from '@temporalio/common';
 import type { createActivities } from '../../activities';
+import { PROJECTION_REFUSED, type ProjectionBatch } from '../../activities/contract';
 import {
+  MESSAGE_REFUSED,
   addNoteSignal,
+  addNoteUpdate,
   assignOfficerSignal,
+  assignOfficerUpdate,
   branchKey,
   caseStageKey,
   caseStateQuery,
   collectionHandKey,
+  dateToMs,
   daysPastDueKey,
+  deliveryTaskQueue,
   officerIdKey,
   openCaseUpdate,
   overdueAmountKey,
+  overdueSinceKey,
   pauseSignal,
+  pauseUpdate,
   promiseToPaySignal,
+  promiseToPayUpdate,
   recordContactSignal,
+  recordContactUpdate,
   recordPaymentSignal,
+  recordPaymentUpdate,
   resumeSignal,
+  resumeUpdate,
   type CaseOpening,
   type CaseStage,
+  type MessageResult,
+  type Refusal,
 } from '../../domain';
-import { CaseEntity } from './entity';
+import { CaseEntity, type MessageName, type Messages } from './entity';
 import type { CaseState } from './state';
 
 /** Opens with `{ opening }`; each continue-as-new carries `{ continued }`. */
@@ -44,17 +63,62 @@ export interface CaseOutcome {
 
 type Activities = ReturnType<typeof createActivities>;
 
+/**
+ * The quiet-case engine (engine 2): wakes only when something falls due, applies time before
+ * each message, enters every hand it passed when late, answers officers through updates, and
+ * projects through a local activity. Runs recorded before it replay as engine 1; see
+ * docs/upgrading-workflows.md for how to retire it.
+ */
+export const ENGINE_2_PATCH = 'quiet-case-engine';
+
 // The ledger must eventually hold every event: projection retries until PostgreSQL answers.
-const { projectCase } = proxyActivities<Activities>({
+// A data error is not retried (the activity fails non-retryably) and becomes an incident.
+const projectionOptions = {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '1m' },
-});
+} as const;
+const { projectCase: projectCaseEngine1 } = proxyActivities<Activities>(projectionOptions);
+const { projectCase, recordProjectionIncident } = proxyLocalActivities<Activities>(projectionOptions);
 
-// A channel that stays down must not hold the case up: its rows stay pending in the outbox.
-const { deliverNotifications } = proxyActivities<Activities>({
+const deliveryOptions = {
+  // Several letters through a slow gateway; the heartbeat catches a dead worker sooner.
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '30s',
+  retry: { initialInterval: '5s', maximumInterval: '5m', maximumAttempts: 10 },
+} as const;
+// Engine 1 delivered on the case task queue.
+const { deliverNotifications: deliverEngine1 } = proxyActivities<Activities>({
   startToCloseTimeout: '1m',
   retry: { initialInterval: '5s', maximumInterval: '5m', maximumAttempts: 10 },
 });
+
+const MESSAGES: { [N in MessageName]: { signal: SignalDefinition<[Messages[N]]>; update: UpdateDefinition<MessageResult, [Messages[N]]> } } = {
+  recordContact: { signal: recordContactSignal, update: recordContactUpdate },
+  recordPayment: { signal: recordPaymentSignal, update: recordPaymentUpdate },
+  promiseToPay: { signal: promiseToPaySignal, update: promiseToPayUpdate },
+  addNote: { signal: addNoteSignal, update: addNoteUpdate },
+  assignOfficer: { signal: assignOfficerSignal, update: assignOfficerUpdate },
+  pause: { signal: pauseSignal, update: pauseUpdate },
+  resume: { signal: resumeSignal, update: resumeUpdate },
+};
+
+function refused(refusal: Refusal): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: MESSAGE_REFUSED,
+    message: `refused: ${refusal.reason}${refusal.field ? ` (${refusal.field})` : ''}`,
+    details: [refusal],
+    nonRetryable: true,
+  });
+}
+
+/** The ledger's refusal, however the activity's failure reaches the workflow (wrapped in an
+ * ActivityFailure or not). */
+function projectionRefusal(err: unknown): ApplicationFailure | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof ApplicationFailure && e.type === PROJECTION_REFUSED) return e;
+  }
+  return undefined;
+}
 
 /**
  * One collection case: an entity workflow that lives until the arrears are recovered.
@@ -63,39 +127,84 @@ const { deliverNotifications } = proxyActivities<Activities>({
  */
 export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
   const info = workflowInfo();
+  let engine2 = patched(ENGINE_2_PATCH);
   const entity =
     'opening' in input
-      ? CaseEntity.open(input.opening, info.workflowId, info.firstExecutionRunId, Date.now())
-      : CaseEntity.continued(input.continued);
+      ? CaseEntity.open(input.opening, info.workflowId, info.firstExecutionRunId, Date.now(), engine2 ? 2 : 1)
+      : CaseEntity.continued(input.continued, Date.now());
   const { state } = entity;
+  /** A run recorded by engine 1 switches to engine 2 once it runs live on this code. */
+  const syncEngine = (): void => {
+    engine2 ||= patched(ENGINE_2_PATCH);
+    entity.engine = engine2 ? 2 : 1;
+  };
+  syncEngine();
 
   setHandler(openCaseUpdate, async (request) => {
     // The caller reads the ledger next: answer once the case is in it.
     await condition(() => state.projectedVersion >= 1);
     return { created: request.requestId === state.openingRequestId, case: entity.view(Date.now()) };
   });
-  setHandler(recordContactSignal, (msg) => entity.recordContact(msg, Date.now()));
-  setHandler(recordPaymentSignal, (msg) => entity.recordPayment(msg, Date.now()));
-  setHandler(promiseToPaySignal, (msg) => entity.promiseToPay(msg, Date.now()));
-  setHandler(addNoteSignal, (msg) => entity.addNote(msg, Date.now()));
-  setHandler(assignOfficerSignal, (msg) => entity.assignOfficer(msg, Date.now()));
-  setHandler(pauseSignal, (msg) => entity.pause(msg, Date.now()));
-  setHandler(resumeSignal, (msg) => entity.resume(msg, Date.now()));
-  // A query sees the workflow clock of the last activation: fields that follow from time alone
-  // (days past due) are as of then; the ledger is refreshed at least daily.
+  for (const name of Object.keys(MESSAGES) as MessageName[]) {
+    const { signal, update } = MESSAGES[name];
+    setHandler(signal, (msg: Messages[typeof name]) => {
+      syncEngine();
+      entity.receive(name, msg, Date.now());
+    });
+    setHandler(
+      update,
+      async (msg: Messages[typeof name]): Promise<MessageResult> => {
+        syncEngine();
+        const outcome = entity.accept(name, msg, Date.now());
+        if (outcome === 'duplicate') return { applied: false, case: entity.view(Date.now()) };
+        // A message handled between validation and now (same activation) changed the case.
+        if (outcome) throw refused(outcome);
+        const version = entity.nextVersion;
+        await condition(() => state.projectedVersion >= version);
+        return { applied: true, case: entity.view(Date.now()) };
+      },
+      {
+        // Refused here, a message costs the case's history nothing.
+        validator: (msg: Messages[typeof name]) => {
+          const refusal = entity.validate(name, msg, Date.now());
+          if (refusal) throw refused(refusal);
+        },
+      },
+    );
+  }
+  // A query sees the workflow clock of its last activation: the ledger, not the query, is
+  // where days past due are current.
   setHandler(caseStateQuery, () => entity.view(Date.now()));
 
   let deliveries: Promise<void> = Promise.resolve();
   const lastAttributes = new Map<string, unknown>();
+  const deliverEngine2 = proxyActivities<Activities>({ ...deliveryOptions, taskQueue: deliveryTaskQueue(info.taskQueue) })
+    .deliverNotifications;
+
+  async function project(batch: ProjectionBatch): Promise<void> {
+    if (!engine2) return projectCaseEngine1(batch);
+    try {
+      await projectCase(batch);
+    } catch (err) {
+      const refusal = projectionRefusal(err);
+      if (!refusal) throw err;
+      const error = refusal.message;
+      log.error('the ledger refused a batch; set aside as an incident', { caseId: state.caseId, version: batch.version, error });
+      await recordProjectionIncident({ caseId: state.caseId, runId: info.runId, version: batch.version, error, batch });
+      // A batch that carried events is followed by one with the view alone, which rewrites the row.
+      entity.recordIncident(batch, error, Date.now(), batch.events.length > 0);
+    }
+  }
 
   async function flush(): Promise<void> {
     for (let batch = entity.takeBatch(info.runId, Date.now()); batch; batch = entity.takeBatch(info.runId, Date.now())) {
-      await projectCase(batch);
+      await project(batch);
       entity.markProjected(batch.version);
-      upsertChangedAttributes(entity.view(Date.now()));
+      upsertChangedAttributes();
       if (batch.notifications.length > 0) {
+        const deliver = engine2 ? deliverEngine2 : deliverEngine1;
         deliveries = deliveries.then(() =>
-          deliverNotifications({ caseId: state.caseId }).then(
+          deliver({ caseId: state.caseId }).then(
             () => undefined,
             (err) => log.warn('notification delivery failed; the outbox keeps the rows', { error: String(err) }),
           ),
@@ -104,18 +213,25 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
     }
   }
 
-  function upsertChangedAttributes(view: ReturnType<CaseEntity['view']>): void {
+  function upsertChangedAttributes(): void {
+    const view = entity.view(Date.now());
     const pairs: SearchAttributeUpdatePair[] = [
       { key: caseStageKey, value: view.stage },
       { key: collectionHandKey, value: view.hand },
       { key: branchKey, value: view.branch },
       { key: officerIdKey, value: view.officerId },
-      { key: daysPastDueKey, value: view.daysPastDue },
+      ...(engine2
+        ? [
+            { key: overdueSinceKey, value: new Date(dateToMs(view.overdueSince)) },
+            { key: daysPastDueKey, value: null },
+          ]
+        : [{ key: daysPastDueKey, value: view.daysPastDue }]),
       { key: overdueAmountKey, value: view.overdue },
     ];
-    const changed = pairs.filter((p) => lastAttributes.get(p.key.name) !== p.value);
+    const comparable = (value: unknown) => (value instanceof Date ? value.getTime() : value);
+    const changed = pairs.filter((p) => lastAttributes.get(p.key.name) !== comparable(p.value));
     if (changed.length === 0) return;
-    for (const p of changed) lastAttributes.set(p.key.name, p.value);
+    for (const p of changed) lastAttributes.set(p.key.name, comparable(p.value));
     upsertSearchAttributes(changed);
   }
 
@@ -125,23 +241,51 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
     return continueAsNewSuggested || (forcedAt !== null && historyLength >= forcedAt);
   };
 
-  // A wake-up by time alone still rewrites the ledger row: days past due moved on.
+  // Engine 2 keeps one timer for the next due instant; a message that leaves that instant
+  // unchanged leaves the timer running.
+  let timer: { at: number; fired: boolean; scope: CancellationScope } | undefined;
+  const armTimer = (wakeAt: number | null): void => {
+    if (timer && (timer.fired || timer.at !== wakeAt)) {
+      if (!timer.fired) timer.scope.cancel();
+      timer = undefined;
+    }
+    if (timer || wakeAt === null) return;
+    const armed = { at: wakeAt, fired: false, scope: new CancellationScope() };
+    armed.scope
+      .run(() => sleep(Math.max(1, Math.ceil(wakeAt - Date.now()))))
+      .then(
+        () => (armed.fired = true),
+        () => undefined, // cancelled: a new due instant replaced it
+      );
+    timer = armed;
+  };
+
   let timedOut = false;
   for (;;) {
-    entity.advance(Date.now(), timedOut);
+    syncEngine();
+    if (engine2) entity.advance(Date.now());
+    // Engine 1 rewrote the ledger on every wake, due or not.
+    else entity.advanceEngine1(Date.now(), timedOut);
     await flush();
     if (entity.closed || continueAsNewDue()) break;
     const wakeAt = entity.nextWakeMs(Date.now());
-    const timeout = wakeAt === null ? undefined : Math.max(1, wakeAt - Date.now());
-    timedOut = !(await condition(() => entity.hasPending(), timeout));
+    if (engine2) {
+      armTimer(wakeAt);
+      await condition(() => entity.hasPending() || timer?.fired === true);
+    } else {
+      const timeout = wakeAt === null ? undefined : Math.max(1, wakeAt - Date.now());
+      timedOut = !(await condition(() => entity.hasPending(), timeout));
+    }
   }
 
-  // Messages that arrive while the case closes or continues are still handled and recorded.
+  // Messages that arrive while the case closes or continues are still handled and recorded;
+  // an update waiting for the ledger is answered before the run ends.
   do {
-    await condition(allHandlersFinished);
+    await condition(() => allHandlersFinished() || entity.hasPending());
     await flush();
+    if (!allHandlersFinished()) continue;
     await deliveries;
-  } while (entity.hasPending());
+  } while (entity.hasPending() || !allHandlersFinished());
   if (!entity.closed) {
     await continueAsNew<typeof collectionCase>({ continued: state });
   }

@@ -1,13 +1,36 @@
-import { and, asc, eq, gt, gte, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, gt, isNull, sql, type SQL } from 'drizzle-orm';
 import fp from 'fastify-plugin';
 import type { Database } from '../../../db/client';
-import { caseEvents, cases } from '../../../db/schema';
-import type { Hand, Role } from '../../../domain';
+import { caseEvents, cases, messageRefusals, projectionIncidents } from '../../../db/schema';
+import type { Hand, MessageMeta, Refusal, Role } from '../../../domain';
 import { maskPersonalData } from '../../masking';
 import type { CaseDetail, CaseEventView } from '../../schemas/cases';
 
-export type CaseRow = typeof cases.$inferSelect;
+/**
+ * What follows from time alone is computed where it is read, from the case calendar, never
+ * written by a waking workflow: `now` on the case's own calendar (as of its closing, once
+ * closed), days past due, paused days and the case's date. The same arithmetic as
+ * `domain/clock.ts` and the workflow's view.
+ */
+const nowMs = sql`(extract(epoch from coalesce(${cases.closedAt}, now())) * 1000)`;
+const originMs = sql`(extract(epoch from ${cases.clockOrigin}) * 1000)`;
+const caseNowMs = sql`(${originMs} + (${nowMs} - ${originMs}) * 86400000.0 / ${cases.dayMs})`;
+const overdueSinceMs = sql`(extract(epoch from ${cases.overdueSince}::timestamp) * 1000)`;
+export const daysPastDueSql = sql<number>`greatest(0, floor((${caseNowMs} - ${overdueSinceMs}) / 86400000))::int`;
+const pausedDaysSql = sql<number>`floor((${cases.pausedCaseMs} + coalesce(${caseNowMs} - ${cases.pauseSinceCase}, 0)) / 86400000)::int`;
+const caseDateSql = sql<string>`to_char(to_timestamp(${caseNowMs} / 1000) at time zone 'UTC', 'YYYY-MM-DD')`;
+
+const caseColumns = {
+  ...getTableColumns(cases),
+  daysPastDue: daysPastDueSql.as('days_past_due'),
+  pausedDays: pausedDaysSql.as('paused_days'),
+  caseDate: caseDateSql.as('case_date'),
+};
+
+export type CaseRow = typeof cases.$inferSelect & { daysPastDue: number; pausedDays: number; caseDate: string };
 export type CaseEventRow = typeof caseEvents.$inferSelect;
+export type RefusalRow = typeof messageRefusals.$inferSelect;
+export type IncidentRow = typeof projectionIncidents.$inferSelect;
 
 export interface CaseFilters {
   stage?: string;
@@ -30,6 +53,7 @@ export function toCaseDetail(row: CaseRow): CaseDetail {
     loanId: row.loanId,
     stage: row.stage as CaseDetail['stage'],
     hand: row.hand as Hand,
+    caseDate: row.caseDate,
     daysPastDue: row.daysPastDue,
     pausedDays: row.pausedDays,
     overdueSince: row.overdueSince,
@@ -46,6 +70,7 @@ export function toCaseDetail(row: CaseRow): CaseDetail {
     openPromise: row.openPromise ?? null,
     pause: row.pause ?? null,
     nextAction: row.nextAction ?? null,
+    incidents: row.incidents ?? [],
     openedAt: row.openedAt.toISOString(),
     closedAt: row.closedAt ? row.closedAt.toISOString() : null,
     episode: row.episode,
@@ -72,7 +97,7 @@ export function toCaseEventView(row: CaseEventRow): CaseEventView {
 export function createCasesRepository(db: Database) {
   return {
     async findCase(caseId: string): Promise<CaseRow | undefined> {
-      const [row] = await db.select().from(cases).where(eq(cases.caseId, caseId));
+      const [row] = await db.select(caseColumns).from(cases).where(eq(cases.caseId, caseId));
       return row;
     },
 
@@ -83,12 +108,12 @@ export function createCasesRepository(db: Database) {
         filters.hand !== undefined ? eq(cases.hand, filters.hand) : undefined,
         filters.branch !== undefined ? eq(cases.branch, filters.branch) : undefined,
         filters.officerId !== undefined ? eq(cases.officerId, filters.officerId) : undefined,
-        filters.minDaysPastDue !== undefined ? gte(cases.daysPastDue, filters.minDaysPastDue) : undefined,
-        filters.maxDaysPastDue !== undefined ? lte(cases.daysPastDue, filters.maxDaysPastDue) : undefined,
+        filters.minDaysPastDue !== undefined ? sql`${daysPastDueSql} >= ${filters.minDaysPastDue}` : undefined,
+        filters.maxDaysPastDue !== undefined ? sql`${daysPastDueSql} <= ${filters.maxDaysPastDue}` : undefined,
         afterCaseId !== null ? gt(cases.caseId, afterCaseId) : undefined,
       ];
       return db
-        .select()
+        .select(caseColumns)
         .from(cases)
         .where(and(...where))
         .orderBy(asc(cases.caseId))
@@ -110,13 +135,41 @@ export function createCasesRepository(db: Database) {
         .limit(limit + 1);
     },
 
-    /** The events a message produced (or its rejection), found by its request id. */
-    async eventsForRequest(caseId: string, requestId: string): Promise<CaseEventRow[]> {
+    /** Records who tried what and why the case refused it; the case's history holds no trace. */
+    async recordRefusal(caseId: string, message: string, meta: MessageMeta, refusal: Refusal): Promise<void> {
+      await db
+        .insert(messageRefusals)
+        .values({
+          caseId,
+          requestId: meta.requestId,
+          message,
+          reason: refusal.reason,
+          field: refusal.field ?? null,
+          detail: refusal.detail,
+          actorSub: meta.by.sub,
+          actorRole: meta.by.role,
+        })
+        .onConflictDoNothing();
+    },
+
+    /** Open projection incidents, oldest first; within a branch when one is given. */
+    async listIncidents(branch: string | undefined, limit: number): Promise<IncidentRow[]> {
       return db
         .select()
-        .from(caseEvents)
-        .where(and(eq(caseEvents.caseId, caseId), eq(caseEvents.requestId, requestId)))
-        .orderBy(asc(caseEvents.episode), asc(caseEvents.seq));
+        .from(projectionIncidents)
+        .where(and(isNull(projectionIncidents.resolvedAt), branch === undefined ? undefined : eq(projectionIncidents.branch, branch)))
+        .orderBy(asc(projectionIncidents.occurredAt))
+        .limit(limit);
+    },
+
+    /** Messages the case refused at once, oldest first. */
+    async listRefusals(caseId: string, limit: number): Promise<RefusalRow[]> {
+      return db
+        .select()
+        .from(messageRefusals)
+        .where(eq(messageRefusals.caseId, caseId))
+        .orderBy(asc(messageRefusals.refusedAt))
+        .limit(limit);
     },
   };
 }

@@ -1,12 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import cases from './cases';
 import messages from './cases/messages';
+import incidents from './incidents';
 
 /** Every `/v1` route needs a bearer token: the folder-level hook authenticates, the routes authorize. */
 const v1: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.addHook('onRequest', fastify.authenticate);
   await fastify.register(cases, { prefix: '/cases' });
   await fastify.register(messages, { prefix: '/cases' });
+  await fastify.register(incidents, { prefix: '/incidents' });
 };
 
 export default v1;

@@ -2,13 +2,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { Type, type Static } from 'typebox';
 import { latestPolicy } from '../../../../db/policies';
-import { workflowIdForLoan, type LoanFacts } from '../../../../domain';
+import { CLOSED_STAGES, workflowIdForLoan, type CaseStage, type LoanFacts, type Role } from '../../../../domain';
+import { LimitQuerySchema, RefusalListSchema, type RefusalView } from '../../../schemas/audit';
 import { assertBranch, assertCaseAccess, branchScope } from '../../../auth/access';
 import { badRequest, caseConflict, forbidden, HttpProblem, notFound, PROBLEM_TYPES } from '../../../errors';
 import { decodeCursor, encodeCursor, page } from '../../../pagination';
 import { callerOf } from '../../../plugins/app/authorization';
 import { toCaseDetail, toCaseEventView, type CaseRow } from '../../../plugins/app/cases-repository';
-import { requestIdOf } from '../../../outcomes';
+import { requestIdOf } from '../../../request-id';
 import { checkOpenCase, todayUtc } from '../../../rules';
 import {
   CasePageSchema,
@@ -31,7 +32,7 @@ const INTAKE_DESCRIPTION = `Opens the collection case of an overdue loan, in one
 
 - **201** — this request opened the case.
 - **200** — the case was already open: the same request again (or another intake of the same loan) answers the existing case and never starts a second workflow.
-- **Reopening**: a loan whose case closed (stage \`recovered\`) and that goes overdue again starts a **new episode** under the same case id. The ledger row then shows the new episode (\`episode\`); the events of every episode stay in the business trail (\`/events\`).
+- **Reopening**: a loan whose case closed (stage \`recovered\`) and that goes overdue again — a later \`overdueSince\` than the closed episode's — starts a **new episode** under the same case id. The ledger row then shows the new episode (\`episode\`); the events of every episode stay in the business trail (\`/events\`). The same intake again (a retry, or the same row in the next day's overdue list) answers **200** with the closed case.
 
 The latest version of \`policy\` (default \`standard\`) is the ladder the case runs with. Roles: system, admin, and supervisors for their own branch. An \`Idempotency-Key\` header is used as the request id. Amounts are integers in minor units; \`overdue\` ≤ \`outstanding\` ≤ \`principal\`; \`overdueSince\` is a real date, not in the future; a secured loan lists its collateral.`;
 
@@ -77,6 +78,13 @@ const cases: FastifyPluginAsyncTypebox = async (fastify) => {
       const caseId = workflowIdForLoan(body.loanId);
       const existing = await fastify.casesRepository.findCase(caseId);
       if (existing) assertBranch(caller, existing.branch);
+      const closed = existing !== undefined && CLOSED_STAGES.includes(existing.stage as CaseStage);
+      // A new episode needs a new delinquency: a repeat of the closed episode's intake (a retry,
+      // or the same row in tomorrow's overdue list) answers with the closed case.
+      if (existing && closed && body.overdueSince <= existing.overdueSince) {
+        reply.header('location', `/v1/cases/${encodeURIComponent(caseId)}`);
+        return reply.code(200).send({ created: false, case: toCaseDetail(existing) });
+      }
 
       const policyName = body.policy ?? 'standard';
       const policy = await latestPolicy(fastify.db, policyName);
@@ -92,6 +100,7 @@ const cases: FastifyPluginAsyncTypebox = async (fastify) => {
           by: { sub: caller.sub, role: caller.role },
           loan,
           policy,
+          episode: existing ? existing.episode + (closed ? 1 : 0) : 1,
         });
       } catch (err) {
         if (err instanceof WorkflowUpdateFailedError) {
@@ -200,6 +209,40 @@ const cases: FastifyPluginAsyncTypebox = async (fastify) => {
       return {
         items: items.map(toCaseEventView),
         nextCursor: more && last ? encodeCursor({ episode: last.episode, seq: last.seq }) : null,
+      };
+    },
+  );
+
+  fastify.get(
+    '/:caseId/refusals',
+    {
+      preValidation: fastify.requireRole('read'),
+      schema: {
+        summary: 'Messages the case refused',
+        description:
+          'Officers\' messages the case refused at once (an update validator: no trace in its Temporal history): who tried what, why, and what the case would have accepted. Oldest first. Messages queued with `?async=true` that the case refused are `message_rejected` events in `/events`.',
+        tags: ['audit'],
+        security: BEARER_SECURITY,
+        params: CaseParamsSchema,
+        querystring: LimitQuerySchema,
+        response: { 200: described(RefusalListSchema, 'Refused messages, oldest first'), ...CASE_ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const { caseId } = request.params;
+      await caseFor(fastify, caseId, (r) => assertCaseAccess(caller, 'read', r));
+      const rows = await fastify.casesRepository.listRefusals(caseId, request.query.limit ?? DEFAULT_LIMIT);
+      return {
+        items: rows.map((r) => ({
+          requestId: r.requestId,
+          message: r.message,
+          reason: r.reason as RefusalView['reason'],
+          field: r.field,
+          accepted: r.detail,
+          actor: { sub: r.actorSub, role: r.actorRole as Role },
+          refusedAt: r.refusedAt.toISOString(),
+        })),
       };
     },
   );

@@ -1,38 +1,47 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { WorkflowNotFoundError, type SignalDefinition } from '@temporalio/client';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { UpdateDefinition } from '@temporalio/common';
+import type { FastifyInstance } from 'fastify';
 import type { Static, TObject } from 'typebox';
 import {
   addNoteSignal,
+  addNoteUpdate,
   assignOfficerSignal,
-  CLOSED_STAGES,
+  assignOfficerUpdate,
   pauseSignal,
+  pauseUpdate,
   promiseToPaySignal,
+  promiseToPayUpdate,
   recordContactSignal,
+  recordContactUpdate,
   recordPaymentSignal,
+  recordPaymentUpdate,
   resumeSignal,
-  type CaseStage,
+  resumeUpdate,
   type MessageMeta,
+  type MessageResult,
 } from '../../../../domain';
 import { assertCaseAccess, type Permission } from '../../../auth/access';
-import { badRequest, caseConflict, notFound, type FieldError, type HttpProblem } from '../../../errors';
-import { outcomeOf, requestIdOf, waitForOutcome, type MessageOutcome } from '../../../outcomes';
+import { badRequest, caseConflict, notFound, serviceUnavailable, type FieldError } from '../../../errors';
+import { requestIdOf } from '../../../request-id';
 import { callerOf } from '../../../plugins/app/authorization';
-import { toCaseDetail, type CaseRow } from '../../../plugins/app/cases-repository';
-import { checkPaidAt, checkPauseUntil, checkPromiseDueDate, todayUtc } from '../../../rules';
+import { toCaseDetail } from '../../../plugins/app/cases-repository';
+import { refusalProblem } from '../../../refusals';
+import { checkCalendarDate, checkPaidAt } from '../../../rules';
 import { CaseDetailSchema, MessageAcceptedSchema } from '../../../schemas/cases';
 import { BEARER_SECURITY, CaseParamsSchema, described, IdempotencyHeadersSchema } from '../../../schemas/common';
 import {
   AddNoteSchema,
   AssignOfficerSchema,
+  MessageQuerySchema,
   PauseCaseSchema,
   PromiseToPaySchema,
   RecordContactSchema,
   RecordPaymentSchema,
   ResumeCaseSchema,
-  WaitQuerySchema,
 } from '../../../schemas/messages';
-import { CASE_ERROR_RESPONSES, CONFLICT_RESPONSE } from '../../../schemas/problem';
+import { CASE_ERROR_RESPONSES, CONFLICT_RESPONSE, ProblemSchema } from '../../../schemas/problem';
+import { sendMessage } from '../../../temporal/cases';
 
 interface MessageRoute<S extends TObject, M extends MessageMeta> {
   path: string;
@@ -40,60 +49,46 @@ interface MessageRoute<S extends TObject, M extends MessageMeta> {
   description: string;
   body: S;
   permission: Permission;
+  update: UpdateDefinition<MessageResult, [M]>;
   signal: SignalDefinition<[M]>;
-  /** The signal's argument: the body, its request id and its sender. */
+  /** The message: the body, its request id, its sender and when it was sent. */
   message(body: Static<S>, meta: MessageMeta): M;
-  /** Field checks beyond the schema (dates against today). */
+  /** Field checks beyond the schema that need no case (formats, the wall clock). */
   check?(body: Static<S>): FieldError[];
-  /** What the ledger already tells: a message the case's state forbids is a 409. */
-  conflict?(row: CaseRow, body: Static<S>): HttpProblem | undefined;
-  /** Roles allowed to send an empty body (`{}` implied). */
-  emptyBody?: boolean;
 }
 
 const COMMON_DESCRIPTION = `
 
-Answers **202** once the message is durably queued for the case (this works while no worker runs), or with \`?wait=true\` waits (up to about 10 s) until the case has recorded it: **200** with the case, or **409** with the \`reason\` when the case workflow refused it (if time runs out, 202 as without waiting). The ledger answers 404 for an unknown case and 409 for a message the case's state forbids. An \`Idempotency-Key\` header is used as the request id: a retried call has no second effect.`;
-
-function isClosed(row: CaseRow): boolean {
-  return CLOSED_STAGES.includes(row.stage as CaseStage);
-}
-
-function closedConflict(row: CaseRow): HttpProblem | undefined {
-  return isClosed(row) ? caseConflict('case_closed', `Case ${row.caseId} is closed (${row.stage})`) : undefined;
-}
+The case answers at once. **200** with the case once the ledger holds the change; **409** when the case's state forbids the message, **422** when the case cannot accept what it says (a date outside what the case's calendar allows, an amount…): both name the \`reason\` and what the case would accept (\`accepted\`), and cost the case nothing. **503** with \`Retry-After\` when no worker answers within a few seconds: the case may still apply the message when a worker returns; retry with the same \`Idempotency-Key\` for its answer (never applied twice), or send with \`?async=true\` to queue it durably (**202**; the case applies it as of when it was sent, or records its refusal in the business trail). The \`Idempotency-Key\` is the request id: a retried call answers as the first did and has no second effect.`;
 
 function registerMessageRoute<S extends TObject, M extends MessageMeta>(fastify: FastifyInstance, route: MessageRoute<S, M>): void {
   fastify.post(
     `/:caseId/${route.path}`,
     {
-      preValidation: [
-        fastify.requireRole(route.permission),
-        async (request: FastifyRequest) => {
-          if (route.emptyBody && request.body === undefined) request.body = {};
-        },
-      ],
+      preValidation: fastify.requireRole(route.permission),
       schema: {
         summary: route.summary,
         description: route.description + COMMON_DESCRIPTION,
         tags: ['messages'],
         security: BEARER_SECURITY,
         params: CaseParamsSchema,
-        querystring: WaitQuerySchema,
+        querystring: MessageQuerySchema,
         headers: IdempotencyHeadersSchema,
         body: route.body,
         response: {
-          200: described(CaseDetailSchema, 'With `?wait=true`: the case after it recorded the message'),
-          202: described(MessageAcceptedSchema, 'Queued for the case under `requestId`'),
+          200: described(CaseDetailSchema, 'The case after it applied the message'),
+          202: described(MessageAcceptedSchema, 'With `?async=true`: queued for the case under `requestId`'),
           ...CASE_ERROR_RESPONSES,
           409: CONFLICT_RESPONSE,
+          422: described(ProblemSchema, 'The case cannot accept what the message says; `errors` names the field, `accepted` what it would take'),
+          503: described(ProblemSchema, 'No worker answered in time (retry with the same Idempotency-Key for the answer), or Temporal or PostgreSQL is unavailable; see `Retry-After`'),
         },
       },
     },
     async (request, reply) => {
       const caller = callerOf(request);
       const { caseId } = request.params as Static<typeof CaseParamsSchema>;
-      const { wait = false } = request.query as Static<typeof WaitQuerySchema>;
+      const { async: queue = false } = request.query as Static<typeof MessageQuerySchema>;
       const body = request.body as Static<S>;
       const errors = route.check?.(body) ?? [];
       if (errors.length > 0) throw badRequest(errors);
@@ -102,38 +97,39 @@ function registerMessageRoute<S extends TObject, M extends MessageMeta>(fastify:
       const row = await repository.findCase(caseId);
       if (!row) throw notFound(`No case ${caseId}`);
       assertCaseAccess(caller, route.permission, row);
-      const requestId = requestIdOf(request);
+      const by = { sub: caller.sub, role: caller.role };
+      const message = route.message(body, { requestId: requestIdOf(request), by, sentAt: new Date().toISOString() });
 
-      const answer = async (outcome: MessageOutcome) => {
-        if (outcome.kind === 'rejected') {
-          throw caseConflict(outcome.reason, `The case refused the message: ${outcome.reason}`, true);
+      if (queue) {
+        try {
+          await fastify.temporal.workflow.getHandle(caseId).signal(route.signal, message);
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) throw caseConflict('case_closed', `The workflow of ${caseId} is not running`);
+          throw err;
         }
-        if (outcome.kind === 'recorded') {
+        return reply.code(202).send({ caseId, requestId: message.requestId });
+      }
+
+      const outcome = await sendMessage(fastify.temporal, caseId, route.update, message);
+      switch (outcome.kind) {
+        case 'applied': {
           const current = await repository.findCase(caseId);
-          if (current) return reply.code(200).send(toCaseDetail(current));
+          return reply.code(200).send(toCaseDetail(current ?? row));
         }
-        return reply.code(202).send({ caseId, requestId });
-      };
-
-      // A retried call (same Idempotency-Key) that the case already recorded: answer, send nothing.
-      if (request.headers['idempotency-key'] !== undefined) {
-        const prior = outcomeOf(await repository.eventsForRequest(caseId, requestId));
-        if (prior.kind !== 'pending') return wait ? answer(prior) : reply.code(202).send({ caseId, requestId });
+        case 'refused':
+          await repository
+            .recordRefusal(caseId, route.update.name, message, outcome.refusal)
+            .catch((err: unknown) => request.log.warn({ err }, 'could not record a refused message'));
+          throw refusalProblem(outcome.refusal);
+        case 'not_running':
+          throw caseConflict('case_closed', `The workflow of ${caseId} is not running: the case is closed`);
+        case 'timeout':
+          // Temporal keeps the update for the case's next worker: a retry with the same key
+          // learns its outcome and never applies it twice.
+          throw serviceUnavailable(
+            `No worker answered for ${caseId} in time; the case may still apply the message when one returns. Retry with Idempotency-Key: ${message.requestId} for its answer (it is never applied twice), or send with ?async=true to queue it`,
+          );
       }
-
-      const conflict = closedConflict(row) ?? route.conflict?.(row, body);
-      if (conflict) throw conflict;
-
-      try {
-        await fastify.temporal.workflow
-          .getHandle(caseId)
-          .signal(route.signal, route.message(body, { requestId, by: { sub: caller.sub, role: caller.role } }));
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) throw caseConflict('case_closed', `The workflow of ${caseId} is not running`);
-        throw err;
-      }
-      if (!wait) return reply.code(202).send({ caseId, requestId });
-      return answer(await waitForOutcome(repository, caseId, requestId));
     },
   );
 }
@@ -145,6 +141,7 @@ const messages: FastifyPluginAsyncTypebox = async (fastify) => {
     description: 'An officer reached (or tried to reach) the borrower: channel, outcome and a note.',
     body: RecordContactSchema,
     permission: 'message',
+    update: recordContactUpdate,
     signal: recordContactSignal,
     message: (body, meta) => ({ ...body, ...meta }),
   });
@@ -156,6 +153,7 @@ const messages: FastifyPluginAsyncTypebox = async (fastify) => {
       'A payment the borrower made (partial payments are normal: small amounts, often). `paidAt` may lie in the past, never in the future; `reference` is unique within the case.',
     body: RecordPaymentSchema,
     permission: 'message',
+    update: recordPaymentUpdate,
     signal: recordPaymentSignal,
     message: (body, meta) => ({ ...body, ...meta }),
     check: (body) => checkPaidAt(body.paidAt),
@@ -164,14 +162,13 @@ const messages: FastifyPluginAsyncTypebox = async (fastify) => {
   registerMessageRoute(fastify, {
     path: 'promises',
     summary: 'Record a promise to pay',
-    description: 'The borrower promised to pay `amount` by the end of `dueDate` (not in the past). One promise may be open at a time.',
+    description: 'The borrower promised to pay `amount` by the end of `dueDate`, a date on the case\'s calendar from its `caseDate` to `maxPromiseDays` later. One promise may be open at a time.',
     body: PromiseToPaySchema,
     permission: 'message',
+    update: promiseToPayUpdate,
     signal: promiseToPaySignal,
     message: (body, meta) => ({ ...body, ...meta }),
-    check: (body) => checkPromiseDueDate(body.dueDate, todayUtc()),
-    conflict: (row) =>
-      row.openPromise ? caseConflict('promise_already_open', `Case ${row.caseId} already has an open promise to pay`) : undefined,
+    check: (body) => checkCalendarDate('dueDate', body.dueDate),
   });
 
   registerMessageRoute(fastify, {
@@ -180,6 +177,7 @@ const messages: FastifyPluginAsyncTypebox = async (fastify) => {
     description: 'An officer\'s report: recent results, the problems met and the next steps for each.',
     body: AddNoteSchema,
     permission: 'message',
+    update: addNoteUpdate,
     signal: addNoteSignal,
     message: (body, meta) => ({ ...body, ...meta }),
   });
@@ -190,36 +188,32 @@ const messages: FastifyPluginAsyncTypebox = async (fastify) => {
     description: 'Hands the case to the officer `officerId`.',
     body: AssignOfficerSchema,
     permission: 'assign',
+    update: assignOfficerUpdate,
     signal: assignOfficerSignal,
     message: (body, meta) => ({ ...body, ...meta }),
-    conflict: (row, body) =>
-      row.officerId === body.officerId ? caseConflict('same_officer', `Case ${row.caseId} is already assigned to ${body.officerId}`) : undefined,
   });
 
   registerMessageRoute(fastify, {
     path: 'pause',
     summary: 'Pause collection (supervisors, admins)',
-    description: 'Stops escalation for a reason (dispute, hardship, legal hold, …), until a date after today or until resumed.',
+    description: 'Stops escalation for a reason (dispute, hardship, legal hold, …), until a date after the case\'s date or until resumed.',
     body: PauseCaseSchema,
     permission: 'pause',
+    update: pauseUpdate,
     signal: pauseSignal,
     message: (body, meta) => ({ ...body, ...meta }),
-    check: (body) => checkPauseUntil(body.until, todayUtc()),
-    conflict: (row) =>
-      row.stage === 'paused' || row.pause ? caseConflict('already_paused', `Case ${row.caseId} is already paused`) : undefined,
+    check: (body) => (body.until === undefined ? [] : checkCalendarDate('until', body.until)),
   });
 
   registerMessageRoute(fastify, {
     path: 'resume',
     summary: 'Resume collection (supervisors, admins)',
-    description: 'Ends a pause; escalation continues where the paused days leave it. The body may be empty.',
+    description: 'Ends a pause; escalation continues where the paused days leave it. The body is a JSON object, `{}` at least.',
     body: ResumeCaseSchema,
     permission: 'pause',
+    update: resumeUpdate,
     signal: resumeSignal,
     message: (body, meta) => ({ ...body, ...meta }),
-    conflict: (row) =>
-      row.stage !== 'paused' && !row.pause ? caseConflict('not_paused', `Case ${row.caseId} is not paused`) : undefined,
-    emptyBody: true,
   });
 };
 
