@@ -248,10 +248,13 @@ describe('messages', () => {
     const res = await send(CORE, caseId, 'assignment', { officerId: 'officer-chen' });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json().officerId).toBe('officer-chen');
+    // A second intake of the same loan attaches to the running case.
+    expect((await intake(CORE, { ...newLoan(), loanId: caseId.slice('case-'.length) })).statusCode).toBe(200);
     expect(expectProblem(await send(SUPERVISOR_BR01, caseId, 'assignment', { officerId: 'officer-chen' }), 409).reason).toBe('same_officer');
     // Now the case is officer Chen's: officer Li may no longer report on it.
     expectProblem(await send(OFFICER_LI, caseId, 'notes', { summary: 'visited' }), 403);
     expect((await send(OFFICER_CHEN, caseId, 'notes', { summary: 'visited' })).statusCode).toBe(200);
+    await saveHistory('v2-reassignment-and-second-intake', await t.client.workflow.getHandle(caseId).fetchHistory());
   });
 
   it('treats a retried call with the same Idempotency-Key as the same message', async () => {
@@ -336,6 +339,9 @@ describe('closing and reopening', () => {
     const runs = history.runs as { episode: number; events: { type: string }[] }[];
     expect(runs.map((r) => r.episode)).toEqual([1, 2]);
     expect(runs[0]!.events.at(-1)!.type).toBe('WorkflowExecutionCompleted');
+    const [closed, reopenedRun] = history.runs as { runId: string }[];
+    await saveHistory('v2-second-episode-first-run', await h.client.workflow.getHandle(caseId, closed!.runId).fetchHistory());
+    await saveHistory('v2-second-episode-second-run', await h.client.workflow.getHandle(caseId, reopenedRun!.runId).fetchHistory());
   });
 });
 

@@ -52,7 +52,7 @@ describe('a case outlives its worker', () => {
     expect(trail.map((e) => e.seq)).toEqual(trail.map((_, i) => i + 1)); // nothing doubled, nothing missing
     const ledger = await h.db.select().from(payments).where(eq(payments.caseId, opened.caseId));
     expect(ledger.map((p) => p.reference).sort()).toEqual(sent.map((m) => m.reference));
-    await saveHistory('worker-restart', await handle.fetchHistory());
+    await saveHistory('v2-worker-restart', await handle.fetchHistory());
   });
 });
 
@@ -143,7 +143,7 @@ describe('continue-as-new', () => {
       await handle.signal(addNoteSignal, { requestId: randomUUID(), by: OFFICER, summary: `visit ${i}` });
     }
     await eventually(async () => ((await handle.describe()).runId !== firstRun ? true : undefined));
-    await saveHistory('continue-as-new-first-run', await h.client.workflow.getHandle(opened.caseId, firstRun).fetchHistory());
+    await saveHistory('v2-continue-as-new-first-run', await h.client.workflow.getHandle(opened.caseId, firstRun).fetchHistory());
 
     // Deduplication state crossed the run boundary: neither the request id nor the reference
     // credits again.
@@ -159,6 +159,6 @@ describe('continue-as-new', () => {
     });
     expect(notes.find((e) => e.type === 'message_rejected')?.payload.reason).toBe('duplicate_reference');
     expect(new Set(notes.map((e) => e.runId)).size).toBeGreaterThan(1);
-    await saveHistory('continue-as-new-second-run', await handle.fetchHistory());
+    await saveHistory('v2-continue-as-new-second-run', await handle.fetchHistory());
   });
 });

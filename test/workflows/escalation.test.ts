@@ -160,6 +160,6 @@ describe('escalation', () => {
       return ids.length === 1 ? ids : undefined;
     });
     expect(found).toEqual([caseId]);
-    await saveHistory('escalation-to-hand-6', await handle.fetchHistory());
+    await saveHistory('v2-escalation-to-hand-6', await handle.fetchHistory());
   });
 });

@@ -85,7 +85,7 @@ describe('payments', () => {
     const [row] = await h.db.select().from(cases).where(eq(cases.caseId, opened.caseId));
     expect(row).toMatchObject({ stage: 'recovered', overdue: 0, recovered: 100_000, outstanding: 800_000 });
     expect(row!.closedAt).not.toBeNull();
-    await saveHistory('payments-to-recovery', await handle.fetchHistory());
+    await saveHistory('v2-payments-to-recovery', await handle.fetchHistory());
   });
 
   it('has no second effect when the same request id arrives twice', async () => {
@@ -148,6 +148,7 @@ describe('promises to pay', () => {
     });
     expect(trail.find((e) => e.requestId === second.requestId)?.payload.reason).toBe('promise_already_open');
     expect(trail.some((e) => e.type === 'promise_broken')).toBe(false);
+    await saveHistory('v2-promise-kept', await h.client.workflow.getHandle(opened.caseId).fetchHistory());
   });
 
   it('escalates at once when a promise is broken', async () => {
@@ -170,7 +171,7 @@ describe('promises to pay', () => {
     });
     expect(trail.find((e) => e.type === 'promise_broken')?.payload).toMatchObject({ amount: 60_000, paidSoFar: 10_000 });
     expect(trail.find((e) => e.type === 'hand_entered' && e.payload.hand === 2)?.payload.reason).toBe('broken_promise');
-    await saveHistory('promise-broken', await handle.fetchHistory());
+    await saveHistory('v2-promise-broken', await handle.fetchHistory());
   });
 });
 
@@ -211,7 +212,7 @@ describe('pause and resume', () => {
     const row = await createCasesRepository(h.db).findCase(opened.caseId);
     expect(row!.pausedDays).toBeGreaterThanOrEqual(18);
     expect(row!.incidents).toEqual([]);
-    await saveHistory('pause-and-resume', await handle.fetchHistory());
+    await saveHistory('v2-pause-and-resume', await handle.fetchHistory());
   });
 
   it('refuses to resume a case that is not paused', async () => {
