@@ -19,8 +19,10 @@ export type IntakeOutcome = { kind: 'answered'; result: OpenCaseResult } | { kin
 /** Runs one call to Temporal under a deadline; true in `timedOut` when the deadline cut it. */
 async function within<T>(client: Client, timeoutMs: number, call: () => Promise<T>): Promise<{ value: T } | { timedOut: true }> {
   const signal = AbortSignal.timeout(timeoutMs);
+  // The bound holds even if a cancelled call never settles (a retry waiting on a dead server).
+  const aborted = new Promise<{ timedOut: true }>((resolve) => signal.addEventListener('abort', () => resolve({ timedOut: true }), { once: true }));
   try {
-    return { value: await client.withAbortSignal(signal, call) };
+    return await Promise.race([client.withAbortSignal(signal, call).then((value) => ({ value })), aborted]);
   } catch (err) {
     if (signal.aborted || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return { timedOut: true };
     throw err;

@@ -121,8 +121,14 @@ describe('reading the ledger', () => {
     const branches = new Set(officers.json().items.map((c: { branch: string }) => c.branch));
     expect([...branches]).toEqual(['BR02']);
 
-    const none = await t.as(ADMIN, { url: '/v1/cases?minDaysPastDue=36500' });
-    expect(none.json()).toEqual({ items: [], nextCursor: null });
+    // Days past due are computed at read time; the filter runs on them (other test files share
+    // the ledger, so the officer narrows it to this test's case).
+    const officerId = `officer-${randomUUID().slice(0, 8)}`;
+    const aged = await openThroughApi({ officerId, overdueSince: today(-40) });
+    const byDays = (query: string) => t.as(ADMIN, { url: `/v1/cases?officerId=${officerId}&${query}` });
+    expect((await byDays('minDaysPastDue=40&maxDaysPastDue=40')).json().items.map((c: { caseId: string }) => c.caseId)).toEqual([aged]);
+    expect((await byDays('minDaysPastDue=41')).json()).toEqual({ items: [], nextCursor: null });
+    expect((await byDays('maxDaysPastDue=39')).json()).toEqual({ items: [], nextCursor: null });
   });
 });
 

@@ -65,6 +65,8 @@ export function boundedRetryInterceptor(retry: GrpcRetryOptions = defaultGrpcRet
     let timer: NodeJS.Timeout | undefined;
     let cancelled = false;
     let attemptCall: ReturnType<NextCall> | undefined;
+    /** Set while a retry waits for its timer: a cancel then has no call to end, so it answers. */
+    let answerCancelled: (() => void) | undefined;
 
     const requester = new RequesterBuilder()
       .withStart((metadata, _listener, next) => {
@@ -84,6 +86,7 @@ export function boundedRetryInterceptor(retry: GrpcRetryOptions = defaultGrpcRet
                 const delay = retry.delayFunction(attempt, status);
                 if (Date.now() + delay < deadline) {
                   timer = setTimeout(() => again(status), delay);
+                  answerCancelled = () => finish({ ...status, code: grpcStatus.CANCELLED, details: 'Cancelled on client' });
                   return;
                 }
               }
@@ -91,6 +94,7 @@ export function boundedRetryInterceptor(retry: GrpcRetryOptions = defaultGrpcRet
             };
             const again = (lastStatus: StatusObject) => {
               timer = undefined;
+              answerCancelled = undefined;
               if (cancelled) return finish(lastStatus);
               attempt++;
               try {
@@ -123,6 +127,8 @@ export function boundedRetryInterceptor(retry: GrpcRetryOptions = defaultGrpcRet
         if (timer !== undefined) {
           clearTimeout(timer);
           timer = undefined;
+          answerCancelled?.();
+          answerCancelled = undefined;
         }
         attemptCall?.cancelWithStatus(grpcStatus.CANCELLED, 'Cancelled on client');
         next();
