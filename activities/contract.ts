@@ -1,5 +1,5 @@
 /** What the case workflow hands its activities. Pure: the workflow imports it. */
-import type { Actor, CaseClock, CaseEventType, CaseView, Collateral, Hand, NotificationChannel, Party, Recipient, TaskType } from '../domain';
+import type { Actor, CaseClock, CaseEventType, CaseView, Collateral, Hand, MeasureView, NotificationChannel, Party, Recipient, TaskType } from '../domain';
 
 /** The failure type of a batch PostgreSQL refused for its data: retrying cannot help. */
 export const PROJECTION_REFUSED = 'ProjectionRefused';
@@ -65,6 +65,8 @@ export interface ProjectionBatch {
   payments: PaymentRecord[];
   notifications: NotificationRecord[];
   tasks: TaskRecord[];
+  /** Measures of the plan whose state changed (absent in batches before the plan). */
+  measures?: MeasureView[];
   /** Open tasks move to this officer (after an assignment). */
   reassignTasksTo?: string;
 }

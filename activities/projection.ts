@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { eq, getTableColumns, sql, and } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { describeDatabaseError, isDataError } from '../db/errors';
-import { caseEvents, caseParties, cases, officerTasks, payments, projectionIncidents } from '../db/schema';
+import { caseEvents, caseMeasures, caseParties, cases, officerTasks, payments, projectionIncidents } from '../db/schema';
 import { CLOSED_STAGES, DAY_MS, type CaseStage } from '../domain';
 import { PROJECTION_REFUSED, type ProjectionBatch, type ProjectionIncident } from './contract';
 import { writeOutbox } from './outbox';
@@ -40,6 +40,7 @@ function caseRow(batch: ProjectionBatch): CaseRow {
     openPromise: view.openPromise,
     pause: view.pause,
     nextAction: view.nextAction,
+    measures: view.measures ?? [],
     incidents: view.incidents ?? [],
     nextActionAt: view.nextAction ? new Date(view.nextAction.at) : null,
     lastEventType: batch.lastEvent?.type ?? null,
@@ -68,6 +69,12 @@ const overwrite = Object.fromEntries(
  */
 const currentWins = sql`(${cases.runId} = excluded.run_id and ${cases.version} < excluded.version)
   or (${cases.runId} <> excluded.run_id and ${cases.openedAt} < excluded.opened_at)`;
+
+const caseMeasureColumns = getTableColumns(caseMeasures);
+/** A measure's row takes every newer state but its identity. */
+const MEASURE_COLUMNS = (Object.keys(caseMeasureColumns) as (keyof typeof caseMeasureColumns)[]).filter(
+  (key) => key !== 'measureId' && key !== 'caseId',
+);
 
 const DATA_ERROR_HINT = 'the ledger refused this batch for its data; retrying cannot help';
 
@@ -178,6 +185,17 @@ async function writeBatch(db: Database, batch: ProjectionBatch): Promise<void> {
           })),
         )
         .onConflictDoNothing();
+    }
+    if (batch.measures?.length) {
+      const branch = batch.view.branch;
+      await tx
+        .insert(caseMeasures)
+        .values(batch.measures.map((m) => ({ ...m, caseId: batch.caseId, episode, branch, proposedAt: new Date(m.proposedAt), startedAt: m.startedAt ? new Date(m.startedAt) : null, endedAt: m.endedAt ? new Date(m.endedAt) : null, version: batch.version })))
+        .onConflictDoUpdate({
+          target: caseMeasures.measureId,
+          set: Object.fromEntries(MEASURE_COLUMNS.map((key) => [key, sql.raw(`excluded."${caseMeasureColumns[key].name}"`)])),
+          setWhere: sql`${caseMeasures.version} < excluded.version`,
+        });
     }
     if (batch.notifications.length > 0) {
       // One row per recipient party, each with its idempotency key (activities/outbox.ts).

@@ -29,6 +29,24 @@ function sentence(refusal: Refusal): string {
       return `The case is already assigned to ${d.officerId}`;
     case 'invalid_text':
       return `${refusal.field ?? 'a text'} must not contain NUL (\\u0000) characters`;
+    case 'duplicate_measure':
+      return `Measure ${d.measureId} is already part of the plan`;
+    case 'unknown_measure':
+      return `The plan has no measure ${d.measureId}`;
+    case 'measure_already_open':
+      return `A measure of this type is already open (${d.measureId}, ${d.state}): one at a time`;
+    case 'measure_already_decided':
+      return `Measure ${d.measureId} is no longer awaiting a decision (${d.state})`;
+    case 'measure_not_allowed_at_hand':
+      return `A ${d.type} measure may be proposed from hand ${d.minHand}; the case is at hand ${d.hand}`;
+    case 'measure_transition_not_allowed':
+      return `A ${d.state} measure may move to ${(d.allowed as unknown as string[]).join(', ') || 'nothing'}`;
+    case 'compliance_flag_off':
+      return `Policy ${d.policy} v${d.version} does not allow this measure: its ${d.flag} flag is off`;
+    case 'four_eyes':
+      return 'The decision must come from someone other than the proposer (four eyes)';
+    case 'case_paused':
+      return `The case is paused since ${d.since}: decisions wait until it resumes`;
   }
 }
 

@@ -11,6 +11,7 @@ function toPolicy(row: typeof collectionPolicies.$inferSelect): CollectionPolicy
     dayMs: row.dayMs,
     maxPromiseDays: row.maxPromiseDays,
     hands: row.hands,
+    ...(row.measureRules ? { measureRules: row.measureRules } : {}),
   };
 }
 

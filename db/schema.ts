@@ -14,7 +14,18 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
-import type { Collateral, HandRule, NextActionView, OpenPromiseView, PauseView, ProjectionIncidentView } from '../domain';
+import type {
+  Actor,
+  Collateral,
+  HandRule,
+  MeasureDecisionView,
+  MeasureRules,
+  MeasureView,
+  NextActionView,
+  OpenPromiseView,
+  PauseView,
+  ProjectionIncidentView,
+} from '../domain';
 
 const money = (name: string) => bigint(name, { mode: 'number' });
 const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -29,6 +40,9 @@ export const collectionPolicies = pgTable(
     dayMs: integer('day_ms').notNull(),
     maxPromiseDays: integer('max_promise_days').notNull(),
     hands: jsonb('hands').$type<HandRule[]>().notNull(),
+    /** The plan's rules (minimum hands, compliance flags, the policy's own proposals); null for
+     * versions written before the plan, which run by the default rules. */
+    measureRules: jsonb('measure_rules').$type<MeasureRules>(),
     createdAt: at('created_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.name, t.version] })],
@@ -68,6 +82,8 @@ export const cases = pgTable(
     openPromise: jsonb('open_promise').$type<OpenPromiseView>(),
     pause: jsonb('pause').$type<PauseView>(),
     nextAction: jsonb('next_action').$type<NextActionView>(),
+    /** The plan as the case last projected it (each measure also has its row in `case_measures`). */
+    measures: jsonb('measures').$type<MeasureView[]>().notNull().default([]),
     /** Batches the ledger refused, as the case tells them (see `projection_incidents`). */
     incidents: jsonb('incidents').$type<ProjectionIncidentView[]>().notNull().default([]),
     nextActionAt: at('next_action_at'),
@@ -258,5 +274,36 @@ export const messageRefusals = pgTable(
   (t) => [
     primaryKey({ columns: [t.caseId, t.requestId, t.reason] }),
     index('message_refusals_case_idx').on(t.caseId, t.refusedAt),
+  ],
+);
+
+/** The plan (一户一策): every measure of every case, as its case last projected it. The queue of
+ * approvals is the proposed ones, oldest first, per branch. */
+export const caseMeasures = pgTable(
+  'case_measures',
+  {
+    measureId: text('measure_id').primaryKey(),
+    caseId: text('case_id')
+      .notNull()
+      .references(() => cases.caseId),
+    episode: integer('episode').notNull(),
+    branch: text('branch').notNull(),
+    type: text('type').notNull(),
+    state: text('state').notNull(),
+    rationale: text('rationale').notNull(),
+    expectedRecovery: bigint('expected_recovery', { mode: 'number' }).notNull(),
+    proposedBy: jsonb('proposed_by').$type<Actor>().notNull(),
+    proposedAt: at('proposed_at').notNull(),
+    rule: jsonb('rule').$type<{ policy: string; version: number; rule: string }>(),
+    decision: jsonb('decision').$type<MeasureDecisionView>(),
+    startedAt: at('started_at'),
+    endedAt: at('ended_at'),
+    lastNote: text('last_note'),
+    /** The case version that last wrote the row: a late retry never overwrites a newer state. */
+    version: integer('version').notNull(),
+  },
+  (t) => [
+    index('case_measures_case_idx').on(t.caseId, t.proposedAt),
+    index('case_measures_pending_idx').on(t.branch, t.proposedAt).where(sql`${t.state} = 'proposed'`),
   ],
 );

@@ -15,6 +15,14 @@ export const CASE_EVENT_TYPES = [
   'case_resumed',
   'case_recovered',
   'message_rejected',
+  'measure_proposed',
+  'measure_approved',
+  'measure_rejected',
+  'measure_started',
+  'measure_progress',
+  'measure_succeeded',
+  'measure_failed',
+  'measure_cancelled',
 ] as const;
 export type CaseEventType = (typeof CASE_EVENT_TYPES)[number];
 
@@ -32,6 +40,15 @@ export const REJECTION_REASONS = [
   'invalid_amount',
   'same_officer',
   'invalid_text',
+  'duplicate_measure',
+  'unknown_measure',
+  'measure_already_open',
+  'measure_already_decided',
+  'measure_not_allowed_at_hand',
+  'measure_transition_not_allowed',
+  'compliance_flag_off',
+  'four_eyes',
+  'case_paused',
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
@@ -44,4 +61,5 @@ export const UNACCEPTABLE_VALUE_REASONS: readonly RejectionReason[] = [
   'paid_at_in_future',
   'invalid_amount',
   'invalid_text',
+  'compliance_flag_off',
 ];

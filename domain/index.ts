@@ -7,3 +7,4 @@ export * from './money';
 export * from './policy';
 export * from './search-attributes';
 export * from './text';
+export * from './measures';

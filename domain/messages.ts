@@ -5,6 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Actor, CaseStage, Collateral, ContactChannel, ContactOutcome, Hand, Party, PauseReason } from './case';
 import type { RejectionReason } from './events';
+import type { MeasureDecision, MeasureState, MeasureType, MeasureView } from './measures';
 import type { CollectionPolicy } from './policy';
 
 export const TASK_QUEUE = 'collection-cases';
@@ -91,6 +92,28 @@ export interface ResumeCase extends MessageMeta {
   note?: string;
 }
 
+/** Proposes a measure of the plan; `measureId` is made by the sender, so a retry names it again. */
+export interface ProposeMeasure extends MessageMeta {
+  measureId: string;
+  type: MeasureType;
+  rationale: string;
+  expectedRecovery: number;
+}
+
+/** A supervisor's decision on a proposed measure: never the proposer's own (four eyes). */
+export interface DecideMeasure extends MessageMeta {
+  measureId: string;
+  decision: MeasureDecision;
+  reason: string;
+}
+
+/** Progress of an approved measure: started, still under way, or ended. */
+export interface ReportMeasure extends MessageMeta {
+  measureId: string;
+  status: Extract<MeasureState, 'in_progress' | 'succeeded' | 'failed' | 'cancelled'>;
+  note: string;
+}
+
 export type OpenCaseRequest = MessageMeta;
 
 export interface OpenPromiseView {
@@ -140,6 +163,8 @@ export interface CaseView {
   openPromise: OpenPromiseView | null;
   pause: PauseView | null;
   nextAction: NextActionView | null;
+  /** The plan (一户一策): every measure of this episode, oldest first. */
+  measures: MeasureView[];
   /** Batches the ledger refused (newest last): their events are set aside in `projection_incidents`. */
   incidents: ProjectionIncidentView[];
   openedAt: string;
@@ -185,6 +210,9 @@ export const addNoteUpdate = defineUpdate<MessageResult, [AddNote]>('addNote');
 export const assignOfficerUpdate = defineUpdate<MessageResult, [AssignOfficer]>('assignOfficer');
 export const pauseUpdate = defineUpdate<MessageResult, [PauseCase]>('pause');
 export const resumeUpdate = defineUpdate<MessageResult, [ResumeCase]>('resume');
+export const proposeMeasureUpdate = defineUpdate<MessageResult, [ProposeMeasure]>('proposeMeasure');
+export const decideMeasureUpdate = defineUpdate<MessageResult, [DecideMeasure]>('decideMeasure');
+export const reportMeasureUpdate = defineUpdate<MessageResult, [ReportMeasure]>('reportMeasure');
 
 // The same messages as signals: durably queued while no worker runs (`?async=true`).
 export const recordContactSignal = defineSignal<[RecordContact]>('recordContact');
@@ -194,15 +222,8 @@ export const addNoteSignal = defineSignal<[AddNote]>('addNote');
 export const assignOfficerSignal = defineSignal<[AssignOfficer]>('assignOfficer');
 export const pauseSignal = defineSignal<[PauseCase]>('pause');
 export const resumeSignal = defineSignal<[ResumeCase]>('resume');
+export const proposeMeasureSignal = defineSignal<[ProposeMeasure]>('proposeMeasure');
+export const decideMeasureSignal = defineSignal<[DecideMeasure]>('decideMeasure');
+export const reportMeasureSignal = defineSignal<[ReportMeasure]>('reportMeasure');
 export const caseStateQuery = defineQuery<CaseView>('caseState');
 
-export const SIGNAL_NAMES = [
-  'recordContact',
-  'recordPayment',
-  'promiseToPay',
-  'addNote',
-  'assignOfficer',
-  'pause',
-  'resume',
-] as const;
-export type SignalName = (typeof SIGNAL_NAMES)[number];

@@ -1,5 +1,6 @@
 import type { Approach, Hand } from './case';
 import { HANDS } from './case';
+import type { MeasureRules } from './measures';
 
 export const NOTIFICATION_CHANNELS = ['sms', 'letter', 'email', 'wechat'] as const;
 export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
@@ -48,6 +49,8 @@ export interface CollectionPolicy {
   /** Furthest a promise to pay may lie ahead, in case days. */
   maxPromiseDays: number;
   hands: HandRule[];
+  /** What the policy says about the plan's measures; absent in policies written before them. */
+  measureRules?: MeasureRules;
 }
 
 export const DAY_MS = 86_400_000;

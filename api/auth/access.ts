@@ -13,6 +13,7 @@ export const PERMISSIONS = {
   message: ['officer', 'supervisor', 'admin', 'system'],
   assign: ['supervisor', 'admin', 'system'],
   pause: ['supervisor', 'admin'],
+  decide: ['supervisor', 'admin'],
   history: ['supervisor', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
@@ -65,6 +66,8 @@ function describe(permission: Permission): string {
       return 'assign cases';
     case 'pause':
       return 'pause or resume cases';
+    case 'decide':
+      return 'decide on measures';
     case 'history':
       return 'read workflow histories';
   }

@@ -28,6 +28,7 @@ import {
   SubjectSchema,
   Text,
 } from './common';
+import { MeasureSchema } from './measures';
 
 export const HandSchema = Type.Integer({ minimum: 1, maximum: LAST_HAND, description: 'Collection hand 1–6' });
 export const StageSchema = StringEnum(CASE_STAGES, { description: 'Case stage' });
@@ -130,6 +131,7 @@ const caseViewProperties = {
   openPromise: Nullable(OpenPromiseSchema),
   pause: Nullable(PauseViewSchema),
   nextAction: Nullable(NextActionSchema),
+  measures: Type.Array(MeasureSchema, { description: 'The plan (一户一策): every measure of this episode, oldest first' }),
   incidents: Type.Array(ProjectionIncidentSchema, {
     description: 'Batches the ledger refused for their data (set aside for a supervisor; the case went on), newest last',
   }),

@@ -48,6 +48,7 @@ function openingBatch(): ProjectionBatch {
       openPromise: null,
       pause: null,
       nextAction: null,
+      measures: [],
       incidents: [],
       openedAt: now,
       closedAt: null,

@@ -8,7 +8,11 @@ import type {
 } from '../../activities/contract';
 import {
   DAY_MS,
+  DEFAULT_MEASURE_RULES,
   LAST_HAND,
+  MEASURE_TRANSITIONS,
+  OPEN_MEASURE_STATES,
+  SCHEDULED_MEASURE_TYPES,
   caseTime,
   containsNul,
   dateToMs,
@@ -23,15 +27,21 @@ import {
   type CaseEventType,
   type CaseOpening,
   type CaseView,
+  type DecideMeasure,
   type Hand,
   type HandAction,
+  type MeasureRules,
+  type MeasureType,
+  type MeasureView,
   type MessageMeta,
   type NextActionView,
   type PauseCase,
   type PromiseToPay,
+  type ProposeMeasure,
   type RecordContact,
   type RecordPayment,
   type Refusal,
+  type ReportMeasure,
   type ResumeCase,
 } from '../../domain';
 import {
@@ -57,6 +67,8 @@ interface Pending {
   notifications: NotificationRecord[];
   tasks: TaskRecord[];
   reassignTasksTo?: string;
+  /** Measures whose state changed. */
+  measureIds: string[];
   /** The ledger row needs rewriting even without an event. */
   dirty: boolean;
   parties?: ProjectionBatch['parties'];
@@ -71,13 +83,16 @@ export interface Messages {
   assignOfficer: AssignOfficer;
   pause: PauseCase;
   resume: ResumeCase;
+  proposeMeasure: ProposeMeasure;
+  decideMeasure: DecideMeasure;
+  reportMeasure: ReportMeasure;
 }
 export type MessageName = keyof Messages;
 
 /** Signals and updates can come from any Temporal client, not only the validating API. */
 const isPositiveAmount = (amount: unknown): boolean => isMinorUnits(amount) && amount > 0;
 
-const emptyPending = (): Pending => ({ events: [], payments: [], notifications: [], tasks: [], dirty: false });
+const emptyPending = (): Pending => ({ events: [], payments: [], notifications: [], tasks: [], measureIds: [], dirty: false });
 
 const refusal = (reason: Refusal['reason'], detail: Record<string, unknown> = {}, field?: string): Refusal => ({
   reason,
@@ -102,10 +117,18 @@ type TimeItem =
 export class CaseEntity {
   private pending: Pending = emptyPending();
   engine: 1 | 2 = 2;
+  /** The policy proposes measures on entering a hand (set from `patched()` by the workflow). */
+  planProposals = true;
 
   private constructor(readonly state: CaseState) {}
 
-  static open(opening: CaseOpening, caseId: string, episodeRunId: string, nowMs: number, engine: 1 | 2): CaseEntity {
+  static open(
+    opening: CaseOpening,
+    caseId: string,
+    episodeRunId: string,
+    nowMs: number,
+    behaviour: { engine: 1 | 2; planProposals: boolean },
+  ): CaseEntity {
     const { loan, policy } = opening;
     const entity = new CaseEntity({
       stateVersion: STATE_VERSION,
@@ -135,11 +158,15 @@ export class CaseEntity {
       lastEvent: null,
       lastAdvancedMs: nowMs,
       incidents: [],
+      measures: [],
+      heldCaseMs: 0,
+      hold: null,
       openedAt: new Date(nowMs).toISOString(),
       closedAt: null,
       continueAsNewAfterEvents: opening.continueAsNewAfterEvents ?? null,
     });
-    entity.engine = engine;
+    entity.engine = behaviour.engine;
+    entity.planProposals = behaviour.planProposals;
     entity.pending.parties = { borrower: loan.borrower, guarantors: loan.guarantors };
     entity.record('case_opened', opening.by, opening.requestId, nowMs, {
       loanId: loan.loanId,
@@ -164,7 +191,7 @@ export class CaseEntity {
 
   hasPending(): boolean {
     const p = this.pending;
-    return p.dirty || p.events.length > 0 || p.tasks.length > 0 || p.notifications.length > 0;
+    return p.dirty || p.events.length > 0 || p.tasks.length > 0 || p.notifications.length > 0 || p.measureIds.length > 0;
   }
 
   // ---- the case calendar -------------------------------------------------------------
@@ -178,9 +205,15 @@ export class CaseEntity {
     return pausedCaseMs + (pause ? this.caseNow(nowMs) - pause.sinceCaseMs : 0);
   }
 
-  /** Days past due less paused days, in ms of case time: what the ladder runs on. */
+  /** Case time the ladder waited for measures with schedules of their own, the running one included. */
+  private heldCaseMs(nowMs: number): number {
+    const { hold, heldCaseMs } = this.state;
+    return heldCaseMs + (hold ? this.caseNow(nowMs) - hold.sinceCaseMs : 0);
+  }
+
+  /** Days past due less paused and held days, in ms of case time: what the ladder runs on. */
   private ladderMs(nowMs: number): number {
-    return this.caseNow(nowMs) - dateToMs(this.state.loan.overdueSince) - this.pausedCaseMs(nowMs);
+    return this.caseNow(nowMs) - dateToMs(this.state.loan.overdueSince) - this.pausedCaseMs(nowMs) - this.heldCaseMs(nowMs);
   }
 
   daysPastDue(nowMs: number): number {
@@ -207,10 +240,8 @@ export class CaseEntity {
    * held by a promise, last hand, closed). */
   private nextEscalationMs(): number | null {
     const { state } = this;
-    if (this.closed || state.pause || state.openPromise || state.hand >= LAST_HAND) return null;
-    const next = ruleFor(state.policy, (state.hand + 1) as Hand);
-    const atCaseMs = dateToMs(state.loan.overdueSince) + state.pausedCaseMs + next.entersAtDay * DAY_MS;
-    return wallTime(state.clock, atCaseMs);
+    if (this.closed || state.pause || state.openPromise || state.hold || state.hand >= LAST_HAND) return null;
+    return this.escalationAfter(state.hand);
   }
 
   nextAction(): NextActionView | null {
@@ -274,7 +305,7 @@ export class CaseEntity {
     const items: TimeItem[] = [];
     if (state.pause?.untilCaseMs != null) items.push({ kind: 'pause_end', at: wallTime(state.clock, state.pause.untilCaseMs) });
     if (state.openPromise) items.push({ kind: 'promise_end', at: wallTime(state.clock, state.openPromise.dueAtCaseMs) });
-    if (!state.pause && !state.openPromise) {
+    if (!state.pause && !state.openPromise && !state.hold) {
       if (state.handFloor > state.hand) items.push({ kind: 'escalation', at: cursor });
       else {
         const escalation = this.nextEscalationMs();
@@ -344,14 +375,16 @@ export class CaseEntity {
     };
     const eventId = this.record(late ? 'hand_entered_late' : 'hand_entered', WORKFLOW_ACTOR, null, nowMs, payload);
     state.recurring = [];
-    if (!supersededAt) this.runActions(eventId, rule.actions, hand, atMs, nowMs);
+    if (supersededAt) return;
+    this.runActions(eventId, rule.actions, hand, atMs, nowMs);
+    this.proposeByPolicy(hand, nowMs);
   }
 
   /** When the hand above `hand` would fall due, the pause time so far counted. */
   private escalationAfter(hand: Hand): number {
     const { state } = this;
     const next = ruleFor(state.policy, (hand + 1) as Hand);
-    return wallTime(state.clock, dateToMs(state.loan.overdueSince) + state.pausedCaseMs + next.entersAtDay * DAY_MS);
+    return wallTime(state.clock, dateToMs(state.loan.overdueSince) + state.pausedCaseMs + state.heldCaseMs + next.entersAtDay * DAY_MS);
   }
 
   private runActions(eventId: string, actions: HandAction[], hand: Hand, atMs: number, nowMs: number): void {
@@ -414,6 +447,7 @@ export class CaseEntity {
     });
     state.recurring = [];
     this.runActions(eventId, rule.actions, hand, nowMs, nowMs);
+    this.proposeByPolicy(hand, nowMs);
   }
 
   private queueTask(eventId: string, index: number, task: TaskRecord['type'], hand: Hand, dueAtCaseMs: number): void {
@@ -491,8 +525,151 @@ export class CaseEntity {
       }
       case 'resume':
         return this.pauseAt(nowMs) ? null : refusal('not_paused', { stage: state.stage });
+      case 'proposeMeasure':
+        return this.proposalRefusal(msg as ProposeMeasure);
+      case 'decideMeasure':
+        return this.decisionRefusal(msg as DecideMeasure, nowMs);
+      case 'reportMeasure':
+        return this.reportRefusal(msg as ReportMeasure);
       default:
         return null;
+    }
+  }
+
+  // ---- the plan (一户一策) ------------------------------------------------------------------
+
+  private get measureRules(): MeasureRules {
+    return this.state.policy.measureRules ?? DEFAULT_MEASURE_RULES;
+  }
+
+  private measure(measureId: string): MeasureView | undefined {
+    return this.state.measures.find((m) => m.measureId === measureId);
+  }
+
+  private openMeasureOf(type: MeasureType): MeasureView | undefined {
+    return this.state.measures.find((m) => m.type === type && OPEN_MEASURE_STATES.includes(m.state));
+  }
+
+  private proposalRefusal(m: ProposeMeasure): Refusal | null {
+    const { state } = this;
+    const rules = this.measureRules;
+    if (this.measure(m.measureId)) return refusal('duplicate_measure', { measureId: m.measureId }, 'measureId');
+    if (!isMinorUnits(m.expectedRecovery)) {
+      return refusal('invalid_amount', { expected: 'a whole number of minor units: 12.50 CNY is 1250' }, 'expectedRecovery');
+    }
+    if (m.type === 'public_notice' && !rules.compliance.publicNotice) {
+      return refusal('compliance_flag_off', { flag: 'compliance.publicNotice', policy: state.policy.name, version: state.policy.version }, 'type');
+    }
+    const minHand = rules.minHand[m.type] ?? 1;
+    if (state.hand < minHand) return refusal('measure_not_allowed_at_hand', { type: m.type, minHand, hand: state.hand }, 'type');
+    const open = this.openMeasureOf(m.type);
+    if (open) return refusal('measure_already_open', { measureId: open.measureId, state: open.state });
+    return null;
+  }
+
+  private decisionRefusal(m: DecideMeasure, nowMs: number): Refusal | null {
+    const measure = this.measure(m.measureId);
+    if (!measure) return refusal('unknown_measure', { measureId: m.measureId }, 'measureId');
+    if (measure.state !== 'proposed') {
+      return refusal('measure_already_decided', { measureId: m.measureId, state: measure.state, decision: measure.decision });
+    }
+    const pause = this.pauseAt(nowMs);
+    if (pause) return refusal('case_paused', { since: pause.since, until: pause.until });
+    if (m.by.sub === measure.proposedBy.sub) return refusal('four_eyes', { proposedBy: measure.proposedBy });
+    return null;
+  }
+
+  private reportRefusal(m: ReportMeasure): Refusal | null {
+    const measure = this.measure(m.measureId);
+    if (!measure) return refusal('unknown_measure', { measureId: m.measureId }, 'measureId');
+    const allowed = MEASURE_TRANSITIONS[measure.state] ?? [];
+    if (!allowed.includes(m.status)) return refusal('measure_transition_not_allowed', { state: measure.state, allowed }, 'status');
+    return null;
+  }
+
+  private proposeMeasure(m: ProposeMeasure, nowMs: number, rule: MeasureView['rule'] = null): void {
+    const measure: MeasureView = {
+      measureId: m.measureId,
+      type: m.type,
+      state: 'proposed',
+      rationale: m.rationale,
+      expectedRecovery: m.expectedRecovery,
+      proposedBy: m.by,
+      proposedAt: new Date(nowMs).toISOString(),
+      rule,
+      decision: null,
+      startedAt: null,
+      endedAt: null,
+      lastNote: null,
+    };
+    this.state.measures.push(measure);
+    this.pending.measureIds.push(measure.measureId);
+    this.record('measure_proposed', m.by, m.requestId, nowMs, {
+      measureId: m.measureId,
+      type: m.type,
+      rationale: m.rationale,
+      expectedRecovery: m.expectedRecovery,
+      rule,
+    });
+  }
+
+  private decideMeasure(m: DecideMeasure, nowMs: number): void {
+    const measure = this.measure(m.measureId)!;
+    const at = new Date(nowMs).toISOString();
+    measure.state = m.decision === 'approve' ? 'approved' : 'rejected';
+    measure.decision = { decision: m.decision, by: m.by, at, reason: m.reason };
+    if (measure.state === 'rejected') measure.endedAt = at;
+    this.pending.measureIds.push(measure.measureId);
+    this.record(m.decision === 'approve' ? 'measure_approved' : 'measure_rejected', m.by, m.requestId, nowMs, {
+      measureId: m.measureId,
+      type: measure.type,
+      reason: m.reason,
+      proposedBy: measure.proposedBy,
+    });
+  }
+
+  private reportMeasure(m: ReportMeasure, nowMs: number): void {
+    const { state } = this;
+    const measure = this.measure(m.measureId)!;
+    const at = new Date(nowMs).toISOString();
+    const starting = measure.state === 'approved' && m.status === 'in_progress';
+    measure.state = m.status;
+    measure.lastNote = m.note;
+    if (starting) measure.startedAt = at;
+    const ended = m.status !== 'in_progress';
+    if (ended) measure.endedAt = at;
+    // While a measure with a schedule of its own runs, the ladder waits; when it ends, the
+    // ladder goes on from the hand the case left.
+    if (starting && SCHEDULED_MEASURE_TYPES.includes(measure.type) && !state.hold) {
+      state.hold = { measureId: measure.measureId, sinceCaseMs: this.caseNow(nowMs) };
+    }
+    if (ended && state.hold?.measureId === measure.measureId) {
+      state.heldCaseMs += this.caseNow(nowMs) - state.hold.sinceCaseMs;
+      state.hold = null;
+    }
+    this.pending.measureIds.push(measure.measureId);
+    const type: CaseEventType = starting
+      ? 'measure_started'
+      : m.status === 'in_progress'
+        ? 'measure_progress'
+        : (`measure_${m.status}` as const);
+    this.record(type, m.by, m.requestId, nowMs, { measureId: m.measureId, type: measure.type, note: m.note });
+  }
+
+  /** The policy's own proposals on entering a hand; each names its rule and still needs approval. */
+  private proposeByPolicy(hand: Hand, nowMs: number): void {
+    if (!this.planProposals) return;
+    const { state } = this;
+    const { loan, policy } = state;
+    for (const rule of this.measureRules.autoPropose) {
+      if (rule.atHand !== hand || this.openMeasureOf(rule.type)) continue;
+      if (rule.when === 'has_guarantors' && loan.guarantors.length === 0) continue;
+      if (rule.when === 'secured' && !loan.secured) continue;
+      this.proposeMeasure(
+        { requestId: `${state.caseId}:${state.eventSeq + 1}`, by: WORKFLOW_ACTOR, measureId: uuid4(), type: rule.type, rationale: rule.rationale, expectedRecovery: 0 },
+        nowMs,
+        { policy: policy.name, version: policy.version, rule: rule.rule },
+      );
     }
   }
 
@@ -563,6 +740,12 @@ export class CaseEntity {
         return this.pause(msg as PauseCase, nowMs);
       case 'resume':
         return this.endPause(msg.by, msg.requestId, nowMs, nowMs, false, (msg as ResumeCase).note);
+      case 'proposeMeasure':
+        return this.proposeMeasure(msg as ProposeMeasure, nowMs);
+      case 'decideMeasure':
+        return this.decideMeasure(msg as DecideMeasure, nowMs);
+      case 'reportMeasure':
+        return this.reportMeasure(msg as ReportMeasure, nowMs);
     }
   }
 
@@ -789,6 +972,7 @@ export class CaseEntity {
       },
       pause: state.pause && { reason: state.pause.reason, since: state.pause.since, until: state.pause.until },
       nextAction: this.nextAction(),
+      measures: state.measures,
       incidents: state.incidents,
       openedAt: state.openedAt,
       closedAt: state.closedAt,
@@ -818,6 +1002,7 @@ export class CaseEntity {
       payments: p.payments,
       notifications: p.notifications,
       tasks: p.tasks,
+      measures: state.measures.filter((m) => p.measureIds.includes(m.measureId)),
       ...(p.reassignTasksTo ? { reassignTasksTo: p.reassignTasksTo } : {}),
     };
   }

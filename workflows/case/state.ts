@@ -6,6 +6,7 @@ import type {
   CollectionPolicy,
   Hand,
   LoanFacts,
+  MeasureView,
   PauseReason,
   TaskType,
 } from '../../domain';
@@ -48,7 +49,7 @@ export interface ProjectionIncident {
  * The shape of `CaseState`. A run continued from an older shape passes through `upgradeState`
  * first; raise this with every change of shape and add the step there.
  */
-export const STATE_VERSION = 2;
+export const STATE_VERSION = 3;
 
 /**
  * Everything a case knows, carried whole through continue-as-new. Plain JSON: no Map, Set or
@@ -90,6 +91,12 @@ export interface CaseState {
   lastAdvancedMs: number;
   /** Batches the ledger refused, newest last (bounded). */
   incidents: ProjectionIncident[];
+  /** The plan: this episode's measures, oldest first. */
+  measures: MeasureView[];
+  /** Case time the ladder waited for finished measures that carry their own schedule. */
+  heldCaseMs: number;
+  /** The measure the ladder waits for now (restructuring, extension, litigation in progress). */
+  hold: { measureId: string; sinceCaseMs: number } | null;
   openedAt: string;
   closedAt: string | null;
   continueAsNewAfterEvents: number | null;
@@ -106,6 +113,11 @@ export function upgradeState(state: CaseState, nowMs: number): CaseState {
     state.episode ??= null;
     state.lastAdvancedMs ??= nowMs;
     state.incidents ??= [];
+  }
+  if (from < 3) {
+    state.measures ??= [];
+    state.heldCaseMs ??= 0;
+    state.hold ??= null;
   }
   state.stateVersion = STATE_VERSION;
   return state;

@@ -33,8 +33,14 @@ import {
   openCaseUpdate,
   overdueAmountKey,
   overdueSinceKey,
+  decideMeasureSignal,
+  decideMeasureUpdate,
   pauseSignal,
   pauseUpdate,
+  proposeMeasureSignal,
+  proposeMeasureUpdate,
+  reportMeasureSignal,
+  reportMeasureUpdate,
   promiseToPaySignal,
   promiseToPayUpdate,
   recordContactSignal,
@@ -71,6 +77,10 @@ type Activities = ReturnType<typeof createActivities>;
  */
 export const ENGINE_2_PATCH = 'quiet-case-engine';
 
+/** The policy proposes measures on entering a hand (a guarantor claim at hand 4…): cases that
+ * entered those hands before the plan replay without proposals. */
+export const PLAN_PROPOSALS_PATCH = 'plan-proposals';
+
 // The ledger must eventually hold every event: projection retries until PostgreSQL answers.
 // A data error is not retried (the activity fails non-retryably) and becomes an incident.
 const projectionOptions = {
@@ -100,6 +110,9 @@ const MESSAGES: { [N in MessageName]: { signal: SignalDefinition<[Messages[N]]>;
   assignOfficer: { signal: assignOfficerSignal, update: assignOfficerUpdate },
   pause: { signal: pauseSignal, update: pauseUpdate },
   resume: { signal: resumeSignal, update: resumeUpdate },
+  proposeMeasure: { signal: proposeMeasureSignal, update: proposeMeasureUpdate },
+  decideMeasure: { signal: decideMeasureSignal, update: decideMeasureUpdate },
+  reportMeasure: { signal: reportMeasureSignal, update: reportMeasureUpdate },
 };
 
 function refused(refusal: Refusal): ApplicationFailure {
@@ -128,15 +141,18 @@ function projectionRefusal(err: unknown): ApplicationFailure | undefined {
 export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
   const info = workflowInfo();
   let engine2 = patched(ENGINE_2_PATCH);
+  let planProposals = patched(PLAN_PROPOSALS_PATCH);
   const entity =
     'opening' in input
-      ? CaseEntity.open(input.opening, info.workflowId, info.firstExecutionRunId, Date.now(), engine2 ? 2 : 1)
+      ? CaseEntity.open(input.opening, info.workflowId, info.firstExecutionRunId, Date.now(), { engine: engine2 ? 2 : 1, planProposals })
       : CaseEntity.continued(input.continued, Date.now());
   const { state } = entity;
-  /** A run recorded by engine 1 switches to engine 2 once it runs live on this code. */
+  /** A run recorded by older code takes up the new behaviour once it runs live on this code. */
   const syncEngine = (): void => {
     engine2 ||= patched(ENGINE_2_PATCH);
+    planProposals ||= patched(PLAN_PROPOSALS_PATCH);
     entity.engine = engine2 ? 2 : 1;
+    entity.planProposals = planProposals;
   };
   syncEngine();
 

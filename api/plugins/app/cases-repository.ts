@@ -1,7 +1,7 @@
 import { and, asc, eq, getTableColumns, gt, isNull, sql, type SQL } from 'drizzle-orm';
 import fp from 'fastify-plugin';
 import type { Database } from '../../../db/client';
-import { caseEvents, cases, messageRefusals, projectionIncidents } from '../../../db/schema';
+import { caseEvents, caseMeasures, cases, messageRefusals, projectionIncidents } from '../../../db/schema';
 import type { Hand, MessageMeta, Refusal, Role } from '../../../domain';
 import { maskPersonalData } from '../../masking';
 import type { CaseDetail, CaseEventView } from '../../schemas/cases';
@@ -31,6 +31,7 @@ export type CaseRow = typeof cases.$inferSelect & { daysPastDue: number; pausedD
 export type CaseEventRow = typeof caseEvents.$inferSelect;
 export type RefusalRow = typeof messageRefusals.$inferSelect;
 export type IncidentRow = typeof projectionIncidents.$inferSelect;
+export type MeasureRow = typeof caseMeasures.$inferSelect;
 
 export interface CaseFilters {
   stage?: string;
@@ -70,6 +71,7 @@ export function toCaseDetail(row: CaseRow): CaseDetail {
     openPromise: row.openPromise ?? null,
     pause: row.pause ?? null,
     nextAction: row.nextAction ?? null,
+    measures: row.measures ?? [],
     incidents: row.incidents ?? [],
     openedAt: row.openedAt.toISOString(),
     closedAt: row.closedAt ? row.closedAt.toISOString() : null,
@@ -150,6 +152,16 @@ export function createCasesRepository(db: Database) {
           actorRole: meta.by.role,
         })
         .onConflictDoNothing();
+    },
+
+    /** Proposed measures awaiting a decision, oldest first; within a branch when one is given. */
+    async listApprovals(branch: string | undefined, limit: number): Promise<MeasureRow[]> {
+      return db
+        .select()
+        .from(caseMeasures)
+        .where(and(eq(caseMeasures.state, 'proposed'), branch === undefined ? undefined : eq(caseMeasures.branch, branch)))
+        .orderBy(asc(caseMeasures.proposedAt), asc(caseMeasures.measureId))
+        .limit(limit);
     },
 
     /** Open projection incidents, oldest first; within a branch when one is given. */

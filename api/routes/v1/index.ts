@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import cases from './cases';
 import messages from './cases/messages';
+import approvals from './approvals';
+import measures from './cases/measures';
 import incidents from './incidents';
 
 /** Every `/v1` route needs a bearer token: the folder-level hook authenticates, the routes authorize. */
@@ -8,6 +10,8 @@ const v1: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.addHook('onRequest', fastify.authenticate);
   await fastify.register(cases, { prefix: '/cases' });
   await fastify.register(messages, { prefix: '/cases' });
+  await fastify.register(measures, { prefix: '/cases' });
+  await fastify.register(approvals, { prefix: '/approvals' });
   await fastify.register(incidents, { prefix: '/incidents' });
 };
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { WorkflowNotFoundError, type SignalDefinition } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Static, TObject } from 'typebox';
 import {
   addNoteSignal,
@@ -25,7 +25,7 @@ import { assertCaseAccess, type Permission } from '../../../auth/access';
 import { badRequest, caseConflict, notFound, serviceUnavailable, type FieldError } from '../../../errors';
 import { requestIdOf } from '../../../request-id';
 import { callerOf } from '../../../plugins/app/authorization';
-import { toCaseDetail } from '../../../plugins/app/cases-repository';
+import { toCaseDetail, type CaseRow } from '../../../plugins/app/cases-repository';
 import { refusalProblem } from '../../../refusals';
 import { checkCalendarDate, checkPaidAt } from '../../../rules';
 import { CaseDetailSchema, MessageAcceptedSchema } from '../../../schemas/cases';
@@ -57,9 +57,18 @@ interface MessageRoute<S extends TObject, M extends MessageMeta> {
   check?(body: Static<S>): FieldError[];
 }
 
-const COMMON_DESCRIPTION = `
+export const MESSAGE_DESCRIPTION = `
 
 The case answers at once. **200** with the case once the ledger holds the change; **409** when the case's state forbids the message, **422** when the case cannot accept what it says (a date outside what the case's calendar allows, an amount…): both name the \`reason\` and what the case would accept (\`accepted\`), and cost the case nothing. **503** with \`Retry-After\` when no worker answers within a few seconds: the case may still apply the message when a worker returns; retry with the same \`Idempotency-Key\` for its answer (never applied twice), or send with \`?async=true\` to queue it durably (**202**; the case applies it as of when it was sent, or records its refusal in the business trail). The \`Idempotency-Key\` is the request id: a retried call answers as the first did and has no second effect.`;
+
+/** What every message route may answer besides its success. */
+export const MESSAGE_RESPONSES = {
+  202: described(MessageAcceptedSchema, 'With `?async=true`: queued for the case under `requestId`'),
+  ...CASE_ERROR_RESPONSES,
+  409: CONFLICT_RESPONSE,
+  422: described(ProblemSchema, 'The case cannot accept what the message says; `errors` names the field, `accepted` what it would take'),
+  503: described(ProblemSchema, 'No worker answered in time (retry with the same Idempotency-Key for the answer), or Temporal or PostgreSQL is unavailable; see `Retry-After`'),
+} as const;
 
 function registerMessageRoute<S extends TObject, M extends MessageMeta>(fastify: FastifyInstance, route: MessageRoute<S, M>): void {
   fastify.post(
@@ -68,7 +77,7 @@ function registerMessageRoute<S extends TObject, M extends MessageMeta>(fastify:
       preValidation: fastify.requireRole(route.permission),
       schema: {
         summary: route.summary,
-        description: route.description + COMMON_DESCRIPTION,
+        description: route.description + MESSAGE_DESCRIPTION,
         tags: ['messages'],
         security: BEARER_SECURITY,
         params: CaseParamsSchema,
@@ -77,61 +86,86 @@ function registerMessageRoute<S extends TObject, M extends MessageMeta>(fastify:
         body: route.body,
         response: {
           200: described(CaseDetailSchema, 'The case after it applied the message'),
-          202: described(MessageAcceptedSchema, 'With `?async=true`: queued for the case under `requestId`'),
-          ...CASE_ERROR_RESPONSES,
-          409: CONFLICT_RESPONSE,
-          422: described(ProblemSchema, 'The case cannot accept what the message says; `errors` names the field, `accepted` what it would take'),
-          503: described(ProblemSchema, 'No worker answered in time (retry with the same Idempotency-Key for the answer), or Temporal or PostgreSQL is unavailable; see `Retry-After`'),
+          ...MESSAGE_RESPONSES,
         },
       },
     },
     async (request, reply) => {
-      const caller = callerOf(request);
       const { caseId } = request.params as Static<typeof CaseParamsSchema>;
       const { async: queue = false } = request.query as Static<typeof MessageQuerySchema>;
       const body = request.body as Static<S>;
       const errors = route.check?.(body) ?? [];
       if (errors.length > 0) throw badRequest(errors);
 
-      const repository = fastify.casesRepository;
-      const row = await repository.findCase(caseId);
-      if (!row) throw notFound(`No case ${caseId}`);
-      assertCaseAccess(caller, route.permission, row);
-      const by = { sub: caller.sub, role: caller.role };
-      const message = route.message(body, { requestId: requestIdOf(request), by, sentAt: new Date().toISOString() });
-
-      if (queue) {
-        try {
-          await fastify.temporal.workflow.getHandle(caseId).signal(route.signal, message);
-        } catch (err) {
-          if (err instanceof WorkflowNotFoundError) throw caseConflict('case_closed', `The workflow of ${caseId} is not running`);
-          throw err;
-        }
-        return reply.code(202).send({ caseId, requestId: message.requestId });
-      }
-
-      const outcome = await sendMessage(fastify.temporal, caseId, route.update, message);
-      switch (outcome.kind) {
-        case 'applied': {
-          const current = await repository.findCase(caseId);
-          return reply.code(200).send(toCaseDetail(current ?? row));
-        }
-        case 'refused':
-          await repository
-            .recordRefusal(caseId, route.update.name, message, outcome.refusal)
-            .catch((err: unknown) => request.log.warn({ err }, 'could not record a refused message'));
-          throw refusalProblem(outcome.refusal);
-        case 'not_running':
-          throw caseConflict('case_closed', `The workflow of ${caseId} is not running: the case is closed`);
-        case 'timeout':
-          // Temporal keeps the update for the case's next worker: a retry with the same key
-          // learns its outcome and never applies it twice.
-          throw serviceUnavailable(
-            `No worker answered for ${caseId} in time; the case may still apply the message when one returns. Retry with Idempotency-Key: ${message.requestId} for its answer (it is never applied twice), or send with ?async=true to queue it`,
-          );
-      }
+      const outcome = await deliverMessage(fastify, request, {
+        caseId,
+        permission: route.permission,
+        update: route.update,
+        signal: route.signal,
+        queue,
+        message: (meta) => route.message(body, meta),
+      });
+      if (outcome.kind === 'queued') return reply.code(202).send({ caseId, requestId: outcome.requestId });
+      return reply.code(200).send(toCaseDetail(outcome.row));
     },
   );
+}
+
+export type Delivered = { kind: 'queued'; requestId: string } | { kind: 'applied'; result: MessageResult; row: CaseRow };
+
+/**
+ * Brings a message to its case, checked against the caller's reach: queued durably as a signal
+ * (`queue`), or as an update answered at once. A refusal is recorded and thrown as its problem;
+ * a case whose workflow no longer runs is a 409; no worker in time is a 503.
+ */
+export async function deliverMessage<M extends MessageMeta>(
+  fastify: FastifyInstance,
+  request: FastifyRequest,
+  options: {
+    caseId: string;
+    permission: Permission;
+    update: UpdateDefinition<MessageResult, [M]>;
+    signal: SignalDefinition<[M]>;
+    queue: boolean;
+    message(meta: MessageMeta): M;
+  },
+): Promise<Delivered> {
+  const { caseId } = options;
+  const caller = callerOf(request);
+  const repository = fastify.casesRepository;
+  const row = await repository.findCase(caseId);
+  if (!row) throw notFound(`No case ${caseId}`);
+  assertCaseAccess(caller, options.permission, row);
+  const message = options.message({ requestId: requestIdOf(request), by: { sub: caller.sub, role: caller.role }, sentAt: new Date().toISOString() });
+
+  if (options.queue) {
+    try {
+      await fastify.temporal.workflow.getHandle(caseId).signal(options.signal, message);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw caseConflict('case_closed', `The workflow of ${caseId} is not running`);
+      throw err;
+    }
+    return { kind: 'queued', requestId: message.requestId };
+  }
+
+  const outcome = await sendMessage(fastify.temporal, caseId, options.update, message);
+  switch (outcome.kind) {
+    case 'applied':
+      return { kind: 'applied', result: outcome.result, row: (await repository.findCase(caseId)) ?? row };
+    case 'refused':
+      await repository
+        .recordRefusal(caseId, options.update.name, message, outcome.refusal)
+        .catch((err: unknown) => request.log.warn({ err }, 'could not record a refused message'));
+      throw refusalProblem(outcome.refusal);
+    case 'not_running':
+      throw caseConflict('case_closed', `The workflow of ${caseId} is not running: the case is closed`);
+    case 'timeout':
+      // Temporal keeps the update for the case's next worker: a retry with the same key
+      // learns its outcome and never applies it twice.
+      throw serviceUnavailable(
+        `No worker answered for ${caseId} in time; the case may still apply the message when one returns. Retry with Idempotency-Key: ${message.requestId} for its answer (it is never applied twice), or send with ?async=true to queue it`,
+      );
+  }
 }
 
 const messages: FastifyPluginAsyncTypebox = async (fastify) => {

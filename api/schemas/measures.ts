@@ -1,0 +1,62 @@
+import { Type, type Static } from 'typebox';
+import { MEASURE_DECISIONS, MEASURE_STATES, MEASURE_TYPES } from '../../domain';
+import { ActorSchema, CaseIdSchema, LongTextSchema, MinorUnitsSchema, Nullable, StringEnum } from './common';
+
+export const MeasureIdSchema = Type.String({ format: 'uuid', description: 'A measure of the plan' });
+export const MeasureParamsSchema = Type.Object({ caseId: CaseIdSchema, measureId: MeasureIdSchema });
+
+export const ProposeMeasureSchema = Type.Object(
+  {
+    type: StringEnum(MEASURE_TYPES, { description: 'The measure: 上门催收 field_visit, 要求担保人代偿 guarantor_claim, … (public_notice only where the policy allows it)' }),
+    rationale: LongTextSchema,
+    expectedRecovery: Type.Integer({
+      minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: 'What it is expected to recover, in minor units of the case currency (12.50 CNY is 1250)',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const DecideMeasureSchema = Type.Object(
+  { decision: StringEnum(MEASURE_DECISIONS), reason: LongTextSchema },
+  { additionalProperties: false },
+);
+
+export const ReportMeasureSchema = Type.Object(
+  {
+    status: StringEnum(['in_progress', 'succeeded', 'failed', 'cancelled'] as const, {
+      description: 'in_progress starts an approved measure (or reports progress on a running one); the others end it',
+    }),
+    note: LongTextSchema,
+  },
+  { additionalProperties: false },
+);
+
+export const MeasureSchema = Type.Object({
+  measureId: Type.String(),
+  type: StringEnum(MEASURE_TYPES),
+  state: StringEnum(MEASURE_STATES),
+  rationale: Type.String(),
+  expectedRecovery: MinorUnitsSchema,
+  proposedBy: ActorSchema,
+  proposedAt: Type.String(),
+  rule: Nullable(Type.Object({ policy: Type.String(), version: Type.Integer(), rule: Type.String() }), {
+    description: 'The policy rule that proposed it, when the policy did',
+  }),
+  decision: Nullable(
+    Type.Object({ decision: StringEnum(MEASURE_DECISIONS), by: ActorSchema, at: Type.String(), reason: Type.String() }),
+  ),
+  startedAt: Nullable(Type.String()),
+  endedAt: Nullable(Type.String()),
+  lastNote: Nullable(Type.String()),
+});
+
+export const ApprovalSchema = Type.Object({
+  caseId: CaseIdSchema,
+  branch: Type.String(),
+  measure: MeasureSchema,
+});
+export const ApprovalListSchema = Type.Object({ items: Type.Array(ApprovalSchema) });
+
+export type ProposeMeasureBody = Static<typeof ProposeMeasureSchema>;

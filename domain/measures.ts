@@ -1,0 +1,103 @@
+/**
+ * The plan per household (一户一策): the measures chosen for a case, each with its own
+ * lifecycle. Pure: the workflow, the activities and the API share it.
+ */
+import type { Actor, Hand } from './case';
+
+/** 上门催收, 要求担保人代偿, 变现抵押资产, 代收租金, 贷款重组, 贷款展期, 司法起诉, 张贴大字报, other. */
+export const MEASURE_TYPES = [
+  'field_visit',
+  'guarantor_claim',
+  'collateral_sale',
+  'rent_collection',
+  'restructuring',
+  'extension',
+  'litigation',
+  'public_notice',
+  'other',
+] as const;
+export type MeasureType = (typeof MEASURE_TYPES)[number];
+
+export const MEASURE_STATES = ['proposed', 'approved', 'rejected', 'in_progress', 'succeeded', 'failed', 'cancelled'] as const;
+export type MeasureState = (typeof MEASURE_STATES)[number];
+
+/** A measure still under way: at most one of each type per case. */
+export const OPEN_MEASURE_STATES: readonly MeasureState[] = ['proposed', 'approved', 'in_progress'];
+
+/** Measures that carry their own schedule: while one is in progress the ladder waits. */
+export const SCHEDULED_MEASURE_TYPES: readonly MeasureType[] = ['restructuring', 'extension', 'litigation'];
+
+/** The states a progress report may move a measure to, from each state. */
+export const MEASURE_TRANSITIONS: Readonly<Partial<Record<MeasureState, readonly MeasureState[]>>> = {
+  approved: ['in_progress', 'cancelled'],
+  in_progress: ['in_progress', 'succeeded', 'failed', 'cancelled'],
+};
+
+export const MEASURE_DECISIONS = ['approve', 'reject'] as const;
+export type MeasureDecision = (typeof MEASURE_DECISIONS)[number];
+
+/** A policy's own proposal: on entering `atHand`, when the loan has what `when` names. */
+export interface AutoProposalRule {
+  rule: string;
+  atHand: Hand;
+  type: MeasureType;
+  when: 'always' | 'has_guarantors' | 'secured';
+  rationale: string;
+}
+
+/** What a policy says about measures. Policies written before measures carry none and run by
+ * `DEFAULT_MEASURE_RULES`. */
+export interface MeasureRules {
+  /** The lowest hand at which each type may be proposed (law only from the law hands: 靠法). */
+  minHand: Partial<Record<MeasureType, Hand>>;
+  /** Compliance flags: public notices (张贴大字报) are legally sensitive and off unless allowed. */
+  compliance: { publicNotice: boolean };
+  autoPropose: AutoProposalRule[];
+}
+
+export const DEFAULT_MEASURE_RULES: MeasureRules = {
+  minHand: { litigation: 5, public_notice: 5 },
+  compliance: { publicNotice: false },
+  autoPropose: [
+    {
+      rule: 'guarantor_claim_at_hand_4',
+      atHand: 4,
+      type: 'guarantor_claim',
+      when: 'has_guarantors',
+      rationale: 'Hand 4 with guarantors: demand that the guarantors pay in the borrower\'s place',
+    },
+    {
+      rule: 'litigation_at_hand_6_secured',
+      atHand: 6,
+      type: 'litigation',
+      when: 'secured',
+      rationale: 'Hand 6 on a secured loan: file suit first, negotiate afterwards',
+    },
+  ],
+};
+
+export interface MeasureDecisionView {
+  decision: MeasureDecision;
+  by: Actor;
+  at: string;
+  reason: string;
+}
+
+/** One measure of the plan, as the case, the ledger and the API show it. */
+export interface MeasureView {
+  measureId: string;
+  type: MeasureType;
+  state: MeasureState;
+  rationale: string;
+  /** Minor units of the case currency the proposer expects it to recover. */
+  expectedRecovery: number;
+  proposedBy: Actor;
+  proposedAt: string;
+  /** The policy rule that proposed it, when the policy did. */
+  rule: { policy: string; version: number; rule: string } | null;
+  decision: MeasureDecisionView | null;
+  startedAt: string | null;
+  endedAt: string | null;
+  /** The last progress note. */
+  lastNote: string | null;
+}
