@@ -6,6 +6,15 @@ import { NOTIFICATION_CHANNELS, TASK_QUEUE, type NotificationChannel } from './d
 
 /** The development secret signs tokens only where no JWT_SECRET is set outside production. */
 export const DEVELOPMENT_JWT_SECRET = 'collection-cases-development-secret-change-me';
+/** The development key of household ids (api/household.ts), only where no HOUSEHOLD_KEY is set
+ * outside production: household ids made with it match no production household. */
+export const DEVELOPMENT_HOUSEHOLD_KEY = 'collection-cases-development-household-key-change-me';
+
+/** `WORKER_METRICS_ADDRESS`: an IP address and a port, `0.0.0.0:9464` or `[::]:9464` (the SDK
+ * binds a socket address as given: no host names). */
+export const WORKER_METRICS_ADDRESS_PATTERN = '^(\\d{1,3}(\\.\\d{1,3}){3}|\\[[0-9A-Fa-f:.]+\\]):\\d{1,5}$';
+/** Where `npm start` serves the worker's SDK metrics unless WORKER_METRICS_ADDRESS says otherwise. */
+export const DEFAULT_START_WORKER_METRICS_ADDRESS = '127.0.0.1:9464';
 
 const ConfigSchema = Type.Object({
   NODE_ENV: Type.String({ default: 'development' }),
@@ -28,6 +37,8 @@ const ConfigSchema = Type.Object({
   TEMPORAL_TLS_KEY_PATH: Type.Optional(Type.String({ minLength: 1 })),
   TEMPORAL_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  /** Keys the hash that makes a borrower's household id from the ID number (never stored). */
+  HOUSEHOLD_KEY: Type.Optional(Type.String({ minLength: 32 })),
   // Notifications: which adapter sends each channel, and the adapters' settings.
   NOTIFY_CHANNELS: Type.Optional(Type.String({ minLength: 1 })),
   NOTIFY_WEBHOOK_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
@@ -39,9 +50,15 @@ const ConfigSchema = Type.Object({
   SMTP_TIMEOUT_MS: Type.Integer({ default: 15_000, minimum: 100, maximum: 120_000 }),
   NOTIFY_MAX_ATTEMPTS: Type.Integer({ default: 8, minimum: 1, maximum: 100 }),
   NOTIFY_SWEEP_INTERVAL_MS: Type.Integer({ default: 30_000, minimum: 1_000, maximum: 3_600_000 }),
+  // Metrics: the API's `/metrics` (Prometheus text), and the worker's own SDK metrics endpoint.
+  METRICS_ENABLED: Type.Boolean({ default: true }),
+  /** ip:port the worker's Temporal SDK serves Prometheus metrics on (`/metrics`); unset, none. */
+  WORKER_METRICS_ADDRESS: Type.Optional(Type.String({ pattern: WORKER_METRICS_ADDRESS_PATTERN })),
+  /** OpenTelemetry traces over OTLP/HTTP to `<endpoint>/v1/traces` (tracing.ts); unset, none. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
 });
 
-export type Config = Static<typeof ConfigSchema> & { JWT_SECRET: string };
+export type Config = Static<typeof ConfigSchema> & { JWT_SECRET: string; HOUSEHOLD_KEY: string };
 
 /** Validates the environment at boot; the error names the bad variable and why. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -52,8 +69,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (config.JWT_SECRET === undefined && config.NODE_ENV === 'production') {
     throw new Error('env must have required property JWT_SECRET in production');
   }
+  if (config.HOUSEHOLD_KEY === undefined && config.NODE_ENV === 'production') {
+    throw new Error('env must have required property HOUSEHOLD_KEY in production');
+  }
   notificationAdapters(config); // a bad NOTIFY_* setting stops every process at boot
-  return { ...config, JWT_SECRET: config.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET };
+  return {
+    ...config,
+    JWT_SECRET: config.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
+    HOUSEHOLD_KEY: config.HOUSEHOLD_KEY ?? DEVELOPMENT_HOUSEHOLD_KEY,
+  };
 }
 
 /** Connection options for a self-hosted server, mTLS, or Temporal Cloud's API keys. */

@@ -11,6 +11,7 @@ import { apiConnectionOptions } from './api/plugins/app/temporal';
 import { createDatabase, databaseOptionsFrom } from './db/client';
 import { describeDatabaseError } from './db/errors';
 import { createLogger } from './logger';
+import { startTracing } from './tracing';
 
 /** How long in-flight requests get to finish on shutdown. */
 const CLOSE_GRACE_MS = 10_000;
@@ -18,9 +19,11 @@ const CLOSE_GRACE_MS = 10_000;
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL);
+  // Traces (where OTEL_EXPORTER_OTLP_ENDPOINT is set): the request's, carried into Temporal.
+  const tracing = startTracing({ serviceName: 'collection-cases-api', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   // Every call has a deadline and the client reconnects within a second of Temporal's return.
   const connection = await Connection.connect(apiConnectionOptions(temporalConnectionOptions(config)));
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, ...(tracing ? { plugins: [tracing.plugin] } : {}) });
   const database = createDatabase(
     config.DATABASE_URL,
     config.DATABASE_POOL_MAX,
@@ -35,6 +38,7 @@ async function main(): Promise<void> {
     await app?.close();
     await connection.close();
     await database.close();
+    await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'traces not flushed'));
   });
 
   app = await buildApp({ config, db: database.db, temporal, logger });

@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { channelsFromSettings } from './activities/channels/configured';
 import { buildApp } from './api/app';
-import { loadConfig, notificationSettings, temporalConnectionOptions } from './config';
+import { DEFAULT_START_WORKER_METRICS_ADDRESS, loadConfig, notificationSettings, temporalConnectionOptions } from './config';
 import { apiConnectionOptions } from './api/plugins/app/temporal';
 import { createDatabase, databaseOptionsFrom, type ConnectionErrorHandler } from './db/client';
 import { describeDatabaseError } from './db/errors';
@@ -22,6 +22,7 @@ import { ensureSearchAttributes } from './temporal/search-attributes';
 import { startEmbeddedPostgres } from './tools/embedded-postgres';
 import { DATA_DIR, PROJECT_ROOT } from './tools/project-paths';
 import { startTemporalDevServer } from './tools/temporal-dev-server';
+import { startTracing } from './tracing';
 import { createCaseWorker, installRuntime } from './worker';
 
 interface Cleanup {
@@ -34,11 +35,18 @@ interface Endpoints {
   temporalUi: string | undefined;
   temporalAddress: string;
   database: string;
+  /** The worker's Temporal SDK metrics, when served. */
+  workerMetrics: string | undefined;
+  metricsEnabled: boolean;
 }
 
 async function main(): Promise<void> {
   const logger = createLogger(process.env.LOG_LEVEL ?? 'info');
-  installRuntime(logger);
+  // The worker's SDK metrics, on unless WORKER_METRICS_ADDRESS moves them (a port taken: without).
+  const workerMetrics = installRuntime(logger, {
+    metricsAddress: process.env.WORKER_METRICS_ADDRESS || DEFAULT_START_WORKER_METRICS_ADDRESS,
+    onMetricsBindError: 'warn',
+  });
   const stopping = stopOnSignals(logger);
   const cleanups: Cleanup[] = [];
   try {
@@ -47,6 +55,9 @@ async function main(): Promise<void> {
     const database = await postgres(logger, cleanups);
     stopping.signal.throwIfAborted();
     const config = loadConfig({ ...process.env, DATABASE_URL: database.url, TEMPORAL_ADDRESS: temporal.address });
+    // Traces where OTEL_EXPORTER_OTLP_ENDPOINT is set; flushed last, after everything stopped.
+    const tracing = startTracing({ serviceName: 'collection-cases', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+    if (tracing) cleanups.push({ what: 'tracing', run: tracing.shutdown });
 
     const onLost: ConnectionErrorHandler = (err, state) =>
       logger.warn({ error: describeDatabaseError(err).message, state }, 'database connection lost');
@@ -66,7 +77,7 @@ async function main(): Promise<void> {
     cleanups.push({ what: 'Temporal client', run: () => connection.close() });
     const added = await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
     if (added.length) logger.info({ added }, 'registered case search attributes');
-    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, ...(tracing ? { plugins: [tracing.plugin] } : {}) });
 
     const app = await buildApp({ config, db, temporal: client, logger });
     cleanups.push({ what: 'API', run: () => app.close() });
@@ -92,6 +103,7 @@ async function main(): Promise<void> {
       unconfiguredChannels: 'fail',
       delivery: { maxAttempts: notifications.maxAttempts },
       sweepIntervalMs: notifications.sweepIntervalMs,
+      ...(tracing ? { plugins: [tracing.plugin] } : {}),
     });
     // Inside runUntil, so that a port already taken shuts the new worker down again.
     await worker.runUntil(async () => {
@@ -104,6 +116,8 @@ async function main(): Promise<void> {
         temporalUi: temporal.uiUrl,
         temporalAddress: temporal.address,
         database: database.shown,
+        workerMetrics: workerMetrics && `http://${workerMetrics.replace(/^(0\.0\.0\.0|\[::\]):/, '127.0.0.1:')}/metrics`,
+        metricsEnabled: config.METRICS_ENABLED,
       });
       await stopping.stopped;
     });
@@ -192,7 +206,7 @@ async function runCleanups(cleanups: Cleanup[], logger: Logger): Promise<void> {
   }
 }
 
-function printBanner({ api, temporalUi, temporalAddress, database }: Endpoints): void {
+function printBanner({ api, temporalUi, temporalAddress, database, workerMetrics, metricsEnabled }: Endpoints): void {
   const loan = {
     loanId: `DEMO-${Date.now().toString(36).toUpperCase()}`,
     borrower: { name: 'Wang Fang', idNumber: '110101199001011234', phone: '+86 138 0000 0000' },
@@ -214,6 +228,7 @@ function printBanner({ api, temporalUi, temporalAddress, database }: Endpoints):
       `  OpenAPI docs  ${api}/docs`,
       temporalUi ? `  Temporal UI   ${temporalUi}` : `  Temporal      ${temporalAddress}`,
       `  PostgreSQL    ${database}`,
+      `  Metrics       ${[metricsEnabled ? `${api}/metrics (API)` : undefined, workerMetrics ? `${workerMetrics} (worker)` : undefined].filter(Boolean).join(', ') || 'off'}`,
       '',
       'Get a token (a supervisor, alice, of branch BR01):',
       '  TOKEN=$(npm run -s token -- supervisor alice BR01)',

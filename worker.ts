@@ -10,12 +10,13 @@ import {
 } from '@temporalio/worker';
 import { createActivities, startOutboxSweeper, type Channels, type DeliveryOptions, type OutboxSweeper } from './activities';
 import { channelsFromSettings } from './activities/channels/configured';
-import { loadConfig, notificationSettings, temporalConnectionOptions } from './config';
+import { loadConfig, notificationSettings, temporalConnectionOptions, WORKER_METRICS_ADDRESS_PATTERN } from './config';
 import { createDatabase, databaseOptionsFrom, type Database } from './db/client';
 import { describeDatabaseError } from './db/errors';
 import { deliveryTaskQueue } from './domain';
 import { createLogger, sanitizeLogMeta, type Logger } from './logger';
 import { ensureSearchAttributes } from './temporal/search-attributes';
+import { startTracing } from './tracing';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -37,6 +38,9 @@ export interface CaseWorkerOptions {
   sweepIntervalMs?: number;
   /** A prebuilt bundle (tests bundle once per suite; production may ship one). */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** SDK plugins for both workers, e.g. tracing's OpenTelemetry plugin (tracing.ts). With a
+   * prebuilt `workflowBundle`, a plugin's workflow interceptors must be in the bundle. */
+  plugins?: WorkerOptions['plugins'];
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
 }
 
@@ -79,6 +83,7 @@ export async function createCaseWorker(options: CaseWorkerOptions): Promise<Case
     ...source,
     activities: caseActivities,
     shutdownGraceTime,
+    ...(options.plugins ? { plugins: options.plugins } : {}),
   });
   const delivery = await Worker.create({
     connection: options.connection,
@@ -86,6 +91,7 @@ export async function createCaseWorker(options: CaseWorkerOptions): Promise<Case
     taskQueue: queue,
     activities: { deliverNotifications: activities.deliverNotifications, sweepOutbox },
     shutdownGraceTime,
+    ...(options.plugins ? { plugins: options.plugins } : {}),
   });
   const sweepIntervalMs = options.sweepIntervalMs ?? 30_000;
   let sweeper: OutboxSweeper | undefined;
@@ -140,23 +146,71 @@ export async function createCaseWorker(options: CaseWorkerOptions): Promise<Case
 
 const SDK_LOG_LEVELS = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
 
+export interface RuntimeSettings {
+  /**
+   * `ip:port` on which the SDK serves its own worker metrics in Prometheus format at `/metrics`
+   * (task slots, pollers, schedule-to-start latencies, the sticky cache, request failures), all
+   * named `temporal_…`, durations in seconds. Unset, the SDK exports no metrics.
+   */
+  metricsAddress?: string;
+  /** When the address cannot be bound (a port taken): `fail` (default) throws, `warn` logs and
+   * installs the runtime without metrics (`npm start`, a convenience, goes on without them). */
+  onMetricsBindError?: 'fail' | 'warn';
+}
+
 /**
+ * Installs the process's Temporal runtime (once, before any worker or native connection).
+ *
  * Routes the SDK's own logs through pino so that one redacting logger sees everything, at their
  * own level. Their metadata passes `sanitizeLogMeta`: a failed activity's error is logged with
  * its message, code and cause, never the SQL or parameters drizzle and pg put on it.
+ *
+ * Answers the address the SDK's metrics are served on, if any.
  */
-export function installRuntime(logger: Logger): void {
+export function installRuntime(logger: Logger, settings: RuntimeSettings = {}): string | undefined {
   const sdk = logger.child({ sdk: true });
-  Runtime.install({
-    logger: new DefaultLogger('WARN', (entry) => {
-      try {
-        sdk[SDK_LOG_LEVELS[entry.level] ?? 'warn'](sanitizeLogMeta(entry.meta), entry.message);
-      } catch {
-        // A log line that cannot be written never fails the worker.
-      }
-    }),
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
-  });
+  const { metricsAddress } = settings;
+  if (metricsAddress !== undefined && !new RegExp(WORKER_METRICS_ADDRESS_PATTERN).test(metricsAddress)) {
+    throw new Error(`env/WORKER_METRICS_ADDRESS must be an IP address and a port (0.0.0.0:9464, [::]:9464), not "${metricsAddress}"`);
+  }
+  const install = (withMetrics: boolean) =>
+    Runtime.install({
+      logger: new DefaultLogger('WARN', (entry) => {
+        try {
+          sdk[SDK_LOG_LEVELS[entry.level] ?? 'warn'](sanitizeLogMeta(entry.meta), entry.message);
+        } catch {
+          // A log line that cannot be written never fails the worker.
+        }
+      }),
+      telemetryOptions: {
+        logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+        ...(withMetrics && metricsAddress !== undefined
+          ? {
+              metrics: {
+                prometheus: {
+                  bindAddress: metricsAddress,
+                  // Prometheus's own conventions: seconds, the unit in the name, `_total` counters.
+                  useSecondsForDurations: true,
+                  unitSuffix: true,
+                  countersTotalSuffix: true,
+                },
+              },
+            }
+          : {}),
+      },
+    });
+  try {
+    install(true);
+  } catch (err) {
+    if (metricsAddress === undefined || settings.onMetricsBindError !== 'warn') {
+      if (metricsAddress !== undefined && err instanceof Error) err.message = `WORKER_METRICS_ADDRESS ${metricsAddress}: ${err.message}`;
+      throw err;
+    }
+    logger.warn({ err, address: metricsAddress }, 'the worker metrics endpoint could not be bound: the worker runs without it');
+    install(false);
+    return undefined;
+  }
+  return metricsAddress;
 }
 
 async function main(): Promise<void> {
@@ -164,7 +218,8 @@ async function main(): Promise<void> {
   // Notifications must really leave the bank: only logging them is refused unless asked for.
   const notifications = notificationSettings(config, { requireDelivery: true });
   const logger = createLogger(config.LOG_LEVEL);
-  installRuntime(logger);
+  const metricsAddress = installRuntime(logger, { metricsAddress: config.WORKER_METRICS_ADDRESS });
+  const tracing = startTracing({ serviceName: 'collection-cases-worker', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   const connectionOptions = temporalConnectionOptions(config);
   const client = await Connection.connect(connectionOptions);
   const added = await ensureSearchAttributes(client, config.TEMPORAL_NAMESPACE);
@@ -189,6 +244,7 @@ async function main(): Promise<void> {
     unconfiguredChannels: 'fail',
     delivery: { maxAttempts: notifications.maxAttempts },
     sweepIntervalMs: notifications.sweepIntervalMs,
+    ...(tracing ? { plugins: [tracing.plugin] } : {}),
   });
   logger.info(
     {
@@ -196,6 +252,8 @@ async function main(): Promise<void> {
       deliveryTaskQueue: workers.deliveryTaskQueue,
       namespace: config.TEMPORAL_NAMESPACE,
       channels: notifications.channels,
+      ...(metricsAddress ? { metrics: `http://${metricsAddress}/metrics` } : {}),
+      ...(tracing ? { traces: config.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
     },
     'worker started',
   );
@@ -205,6 +263,7 @@ async function main(): Promise<void> {
     await Promise.allSettled([...new Set(Object.values(channels))].map(async (adapter) => adapter?.close?.()));
     await connection.close();
     await database.close();
+    await tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'traces not flushed'));
   }
 }
 

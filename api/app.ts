@@ -14,6 +14,8 @@ import { badRequest, fieldErrorsFromAjv, HttpProblem, PROBLEM_CONTENT_TYPE, PROB
 import { problemForFault } from './faults';
 import authorization from './plugins/app/authorization';
 import casesRepository from './plugins/app/cases-repository';
+import metrics from './plugins/app/metrics';
+import tracing from './plugins/app/tracing';
 import resources from './plugins/app/resources';
 import jwt from './plugins/external/jwt';
 import swagger from './plugins/external/swagger';
@@ -97,6 +99,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(resources, { config: options.config, db: options.db, temporal: options.temporal });
   await app.register(authorization);
   await app.register(casesRepository);
+  await app.register(metrics); // GET /metrics, unauthenticated like /healthz (METRICS_ENABLED)
+  await app.register(tracing); // a server span per request (OpenTelemetry; tracing.ts)
 
   // Routes
   await app.register(health);

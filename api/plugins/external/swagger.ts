@@ -60,8 +60,10 @@ export default fp(
         tags: [
           { name: 'cases', description: 'Intake and the ledger of collection cases' },
           { name: 'messages', description: 'Officers\' and supervisors\' messages to a case' },
+          { name: 'plan', description: 'The plan per household (一户一策): measures, approvals, guarantor claims, litigation, write-off' },
           { name: 'audit', description: 'The business trail and the workflow history of a case' },
           { name: 'health', description: 'Liveness and readiness' },
+          { name: 'metrics', description: 'Prometheus metrics' },
         ],
         components: {
           securitySchemes: {
