@@ -22,6 +22,8 @@ export interface PaymentRecord {
   receivedAt: string;
   eventId: string;
   recordedBy: string;
+  /** Absent in batches before payers were named: the borrower. */
+  payer?: string;
 }
 
 export interface NotificationRecord {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { Context } from '@temporalio/activity';
-import { and, asc, eq, inArray, lt, lte, notInArray, or, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, isNotNull, lt, lte, ne, notInArray, or, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { describeDatabaseError } from '../db/errors';
-import { caseParties, notificationOutbox } from '../db/schema';
-import type { NotificationChannel } from '../domain';
+import { caseParties, cases, notificationOutbox } from '../db/schema';
+import { caseTime, DAY_MS, msToDate, wallTime, type CaseClock, type NotificationChannel } from '../domain';
 import type { Logger } from '../logger';
 import { ChannelError, isPermanentFailure, type ChannelAdapter, type OutgoingNotification } from './channels';
 import type { DeliveryResult } from './contract';
@@ -56,7 +56,23 @@ export interface SweepResult {
   failed: number;
 }
 
-type Outcome = { kind: 'sent' } | { kind: 'retrying' | 'failed'; error: string } | { kind: 'lost' };
+type Outcome = { kind: 'sent' } | { kind: 'retrying' | 'failed'; error: string } | { kind: 'suppressed'; reason: string } | { kind: 'lost' };
+
+/** What one voice per borrower decides for a borrower's row. */
+type Voice = { kind: 'speak' } | { kind: 'suppressed'; reason: string } | { kind: 'lost' };
+
+/** The hand a notification was made at (the case workflow puts it in the payload); null if none. */
+const payloadHand = sql<number | null>`(case when jsonb_typeof(${notificationOutbox.payload} -> 'hand') = 'number'
+  then (${notificationOutbox.payload} ->> 'hand')::numeric end)`;
+/**
+ * The day a case is in now, on its own calendar, and the wall-clock span it takes: the UTC day for
+ * a real policy; on a demo or test policy's compressed calendar a case day lasts `dayMs`, so one
+ * voice per day keeps its meaning at that speed, as promise and pause dates do.
+ */
+export function caseDayNow(clock: CaseClock, nowMs: number): { date: string; from: Date; to: Date } {
+  const dayStart = Math.floor(caseTime(clock, nowMs) / DAY_MS) * DAY_MS;
+  return { date: msToDate(dayStart), from: new Date(wallTime(clock, dayStart)), to: new Date(wallTime(clock, dayStart + DAY_MS)) };
+}
 
 const claimedColumns = {
   id: notificationOutbox.id,
@@ -139,6 +155,84 @@ export function createDeliveryActivities(
     return rows.length;
   }
 
+  /**
+   * One voice per borrower: at most one message per household (one borrower, many loans) and
+   * channel a day, at the highest hand among the household's cases. Decided for a borrower's row
+   * of a case with a household, under a transaction-scoped advisory lock on (household, channel),
+   * so two deliveries for two loans of one borrower decide one after the other. The row is
+   * suppressed when another borrower row of the household and channel was sent today, is being
+   * sent now (it took the voice and its claim is alive), or is pending from today at a higher
+   * hand; otherwise it takes the voice (`voice_day`) and is sent. Today is the case's day: the
+   * UTC date for a real policy (caseDayNow). Guarantors' rows and cases without a household are
+   * not affected.
+   */
+  async function takeVoice(row: ClaimedRow, claimant: string): Promise<Voice> {
+    if (row.partyRole !== 'borrower') return { kind: 'speak' };
+    return db.transaction(async (tx) => {
+      const [kase] = await tx
+        .select({ householdId: cases.householdId, clockOrigin: cases.clockOrigin, dayMs: cases.dayMs })
+        .from(cases)
+        .where(eq(cases.caseId, row.caseId));
+      const household = kase?.householdId;
+      if (!kase || !household) return { kind: 'speak' } as const;
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`one-voice:${household}:${row.channel}`}, 0))`);
+      // The database's clock, as sent_at, created_at and claims are judged by it.
+      const { rows: [clock] } = await tx.execute<{ now_ms: string }>(
+        sql`select (extract(epoch from clock_timestamp()) * 1000)::bigint::text as now_ms`,
+      );
+      const today = caseDayNow({ originMs: kase.clockOrigin.getTime(), dayMs: kase.dayMs }, Number(clock!.now_ms));
+      const hand = typeof row.payload.hand === 'number' ? row.payload.hand : 0;
+      const outbox = notificationOutbox;
+      const sentToday = and(eq(outbox.status, 'sent'), gte(outbox.sentAt, today.from), lt(outbox.sentAt, today.to));
+      const speakingNow = and(eq(outbox.status, 'pending'), isNotNull(outbox.voiceDay), gt(outbox.claimedUntil, sql`clock_timestamp()`));
+      // 0: sent today, 1: being sent now, 2: pending from today at a higher hand.
+      const rank = sql<number>`(case when ${sentToday} then 0 when ${speakingNow} then 1 else 2 end)`;
+      const [rival] = await tx
+        .select({ id: outbox.id, caseId: outbox.caseId, rank, hand: payloadHand })
+        .from(outbox)
+        .innerJoin(cases, eq(cases.caseId, outbox.caseId))
+        .where(
+          and(
+            eq(cases.householdId, household),
+            eq(outbox.channel, row.channel),
+            eq(outbox.partyRole, 'borrower'),
+            ne(outbox.id, row.id),
+            or(
+              sentToday,
+              speakingNow,
+              and(
+                eq(outbox.status, 'pending'),
+                lt(outbox.attempts, o.maxAttempts),
+                gte(outbox.createdAt, today.from),
+                lt(outbox.createdAt, today.to),
+                sql`${payloadHand} > ${hand}::numeric`,
+              ),
+            ),
+          ),
+        )
+        .orderBy(asc(rank), desc(payloadHand), asc(outbox.id))
+        .limit(1);
+      const mine = and(eq(outbox.id, row.id), eq(outbox.claimedBy, claimant), eq(outbox.status, 'pending'));
+      if (rival) {
+        const other = `${rival.id} (${rival.caseId}${rival.hand === null ? '' : `, hand ${Number(rival.hand)}`})`;
+        const reason =
+          Number(rival.rank) === 0
+            ? `one voice per borrower: the household already heard ${other} on ${row.channel} today`
+            : Number(rival.rank) === 1
+              ? `one voice per borrower: the household is hearing ${other} on ${row.channel} today`
+              : `one voice per borrower: the household hears ${other} on ${row.channel} today, above this case's hand ${hand}`;
+        const updated = await tx
+          .update(outbox)
+          .set({ status: 'suppressed', lastError: reason, claimedBy: null, claimedUntil: null, voiceDay: null })
+          .where(mine)
+          .returning({ id: outbox.id });
+        return updated.length > 0 ? ({ kind: 'suppressed', reason } as const) : ({ kind: 'lost' } as const);
+      }
+      const updated = await tx.update(outbox).set({ voiceDay: today.date }).where(mine).returning({ id: outbox.id });
+      return updated.length > 0 ? ({ kind: 'speak' } as const) : ({ kind: 'lost' } as const);
+    });
+  }
+
   async function send(row: ClaimedRow, claimant: string, signal: AbortSignal | undefined, heartbeat: () => void): Promise<Outcome> {
     const mine = and(eq(notificationOutbox.id, row.id), eq(notificationOutbox.claimedBy, claimant), eq(notificationOutbox.status, 'pending'));
     let error: unknown;
@@ -153,6 +247,15 @@ export function createDeliveryActivities(
           and(eq(caseParties.caseId, row.caseId), eq(caseParties.role, row.partyRole), eq(caseParties.position, row.partyPosition)),
         );
       if (!party) throw permanent(`the case has no ${row.partyRole} ${row.partyPosition + 1}`);
+      const voice = await takeVoice(row, claimant);
+      if (voice.kind === 'lost') {
+        logger?.warn({ outboxId: row.id }, 'a delivery lost its claim on a row before sending it');
+        return voice;
+      }
+      if (voice.kind === 'suppressed') {
+        logger?.info({ outboxId: row.id, caseId: row.caseId, channel: row.channel, reason: voice.reason }, 'notification suppressed');
+        return voice;
+      }
       const notification: OutgoingNotification = {
         id: row.id,
         idempotencyKey: row.id,
@@ -196,8 +299,8 @@ export function createDeliveryActivities(
       .update(notificationOutbox)
       .set(
         final
-          ? { status: 'failed', lastError: message, claimedBy: null, claimedUntil: null }
-          : { lastError: message, claimedBy: null, claimedUntil: null, nextAttemptAt: sql`now() + ${ms(backoff)}` },
+          ? { status: 'failed', lastError: message, claimedBy: null, claimedUntil: null, voiceDay: null }
+          : { lastError: message, claimedBy: null, claimedUntil: null, voiceDay: null, nextAttemptAt: sql`now() + ${ms(backoff)}` },
       )
       .where(mine)
       .returning({ id: notificationOutbox.id });

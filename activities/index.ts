@@ -2,6 +2,7 @@ import type { Database } from '../db/client';
 import type { Logger } from '../logger';
 import { loggingChannel, type Channels } from './channels';
 import { createDeliveryActivities, type DeliveryOptions } from './delivery';
+import { createLitigationActivities } from './litigation';
 import { createProjectionActivities } from './projection';
 
 export { ChannelError, loggingChannel } from './channels';
@@ -27,5 +28,6 @@ export function createActivities({ db, logger, channels = {}, unconfiguredChanne
   return {
     ...createProjectionActivities(db),
     ...createDeliveryActivities(db, (channel) => channels[channel] ?? fallback, delivery, logger),
+    ...createLitigationActivities(db),
   };
 }

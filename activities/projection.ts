@@ -14,6 +14,7 @@ function caseRow(batch: ProjectionBatch): CaseRow {
   return {
     caseId: batch.caseId,
     loanId: view.loanId,
+    householdId: view.householdId ?? null,
     runId: batch.episodeRunId,
     episode: batch.episode ?? 1,
     stage: view.stage,
@@ -41,6 +42,9 @@ function caseRow(batch: ProjectionBatch): CaseRow {
     pause: view.pause,
     nextAction: view.nextAction,
     measures: view.measures ?? [],
+    writeOff: view.writeOff ?? null,
+    recoveredAfterWriteOff: view.recoveredAfterWriteOff ?? 0,
+    legalCosts: view.legalCosts ?? 0,
     incidents: view.incidents ?? [],
     nextActionAt: view.nextAction ? new Date(view.nextAction.at) : null,
     lastEventType: batch.lastEvent?.type ?? null,
@@ -182,6 +186,7 @@ async function writeBatch(db: Database, batch: ProjectionBatch): Promise<void> {
             receivedAt: new Date(p.receivedAt),
             eventId: p.eventId,
             recordedBy: p.recordedBy,
+            payer: p.payer ?? 'borrower',
           })),
         )
         .onConflictDoNothing();
@@ -190,7 +195,7 @@ async function writeBatch(db: Database, batch: ProjectionBatch): Promise<void> {
       const branch = batch.view.branch;
       await tx
         .insert(caseMeasures)
-        .values(batch.measures.map((m) => ({ ...m, caseId: batch.caseId, episode, branch, proposedAt: new Date(m.proposedAt), startedAt: m.startedAt ? new Date(m.startedAt) : null, endedAt: m.endedAt ? new Date(m.endedAt) : null, version: batch.version })))
+        .values(batch.measures.map((m) => ({ ...m, parties: m.parties ?? [], schedule: m.schedule ?? null, caseId: batch.caseId, episode, branch, proposedAt: new Date(m.proposedAt), startedAt: m.startedAt ? new Date(m.startedAt) : null, endedAt: m.endedAt ? new Date(m.endedAt) : null, version: batch.version })))
         .onConflictDoUpdate({
           target: caseMeasures.measureId,
           set: Object.fromEntries(MEASURE_COLUMNS.map((key) => [key, sql.raw(`excluded."${caseMeasureColumns[key].name}"`)])),

@@ -47,6 +47,36 @@ function sentence(refusal: Refusal): string {
       return 'The decision must come from someone other than the proposer (four eyes)';
     case 'case_paused':
       return `The case is paused since ${d.since}: decisions wait until it resumes`;
+    case 'write_off_pending':
+      return `A write-off requested by ${(d.requestedBy as unknown as { sub: string }).sub} awaits its decision`;
+    case 'write_off_not_exhausted':
+      return 'Litigation and enforcement are not exhausted (no litigation has failed): a write-off needs a supervisor\'s overrideReason';
+    case 'no_write_off_request':
+      return 'No write-off awaits a decision';
+    case 'finding_required':
+      return 'Approving a write-off records the accountability finding: finding { conclusion, reasoning, riskFlags } is required';
+    case 'unknown_payer':
+      return `payer must be one of ${(d.known as unknown as string[]).join(', ')}`;
+    case 'guarantee_exhausted':
+      return `${d.payer} has already paid all ${d.guaranteed} they guaranteed`;
+    case 'schedule_invalid':
+      return `schedule ${d.problem}`;
+    case 'idempotency_key_reused':
+      return 'This Idempotency-Key was already used for another message of this case';
+    case 'litigation_ended':
+      return `The suit has ended (${d.outcome}) and takes no more reports`;
+    case 'litigation_step_out_of_order':
+      return `Steps are reported in order, one at a time: the next step is ${d.expected}${d.lastStep ? ` (the last reported was ${d.lastStep})` : ''}`;
+    case 'litigation_step_date':
+      return d.earliestDate
+        ? `date must be a real calendar date (YYYY-MM-DD) not before ${d.earliestDate}, the date of ${d.previousStep}`
+        : 'date must be a real calendar date (YYYY-MM-DD)';
+    case 'litigation_closing_required':
+      return `The closed step says how the suit ended: closing must be one of ${(d.closings as unknown as string[]).join(', ')}`;
+    case 'litigation_closing_not_allowed':
+      return `closing is given only with the closed step, not with ${d.step}`;
+    case 'litigation_not_filed':
+      return `A settlement ends a suit once it is filed (negotiating after filing recovers far more); the last step reported is ${d.lastStep ?? 'none'}`;
   }
 }
 

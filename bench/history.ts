@@ -51,7 +51,8 @@ const COMMANDS = new Set([
 export interface Wake {
   /** 1-based, in history order. */
   index: number;
-  /** What woke the workflow: start, timer, activity, signal, update (joined with + when several). */
+  /** What woke the workflow: start, timer, activity, signal, update, child (a child workflow started or
+   * ended), signal delivered (joined with + when several). */
   trigger: string;
   events: string[];
   /** The same events with what they carry: the marker's kind (patch, which local activity), the
@@ -69,6 +70,8 @@ function triggerKind(name: string): string {
   if (name.startsWith('ActivityTask')) return 'activity';
   if (name === 'WorkflowExecutionSignaled') return 'signal';
   if (name.startsWith('WorkflowExecutionUpdate')) return 'update';
+  if (name.startsWith('ChildWorkflowExecution')) return 'child';
+  if (name === 'ExternalWorkflowExecutionSignaled') return 'signal delivered';
   return name;
 }
 
@@ -110,6 +113,10 @@ export function eventLabel(event: HistoryEvent, name = eventName(event)): string
   if (update) return `${short}(${update})`;
   const signal = event.workflowExecutionSignaledEventAttributes?.signalName;
   if (signal) return `${short}(${signal})`;
+  const child = event.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name;
+  if (child) return `${short}(${child})`;
+  const sent = event.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName;
+  if (sent) return `${short}(${sent})`;
   return short;
 }
 
@@ -191,5 +198,9 @@ export function shortName(name: string): string {
   return name
     .replace(/^WorkflowTask/, 'WFT')
     .replace(/^UpsertWorkflowSearchAttributes$/, 'UpsertSA')
+    .replace(/^StartChildWorkflowExecutionInitiated$/, 'StartChildInitiated')
+    .replace(/^ChildWorkflowExecution/, 'Child')
+    .replace(/^SignalExternalWorkflowExecutionInitiated$/, 'SignalExternalInitiated')
+    .replace(/^ExternalWorkflowExecutionSignaled$/, 'ExternalSignaled')
     .replace(/^WorkflowExecution/, '');
 }

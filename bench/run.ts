@@ -8,7 +8,13 @@
  *   npm run bench                                                          # embedded PostgreSQL
  *
  * Tunables (environment): BENCH_QUIET_DAY_MS (20), BENCH_QUIET_DAYS (365), BENCH_LADDER_DAY_MS
- * (750), BENCH_LADDER_TAIL_DAYS (15), BENCH_BASELINE_WAKES (10), BENCH_BASELINE_TIMER_MS (1000).
+ * (750, also the full lifecycle's case day), BENCH_LADDER_TAIL_DAYS (15), BENCH_BASELINE_WAKES (10),
+ * BENCH_BASELINE_TIMER_MS (1000).
+ *
+ * Scenarios, run side by side: the minimal workflow; a case opened at hand 6 left quiet for a
+ * year, then officers' messages on it; the standard ladder to hand 6; and the full lifecycle
+ * (bench/lifecycle.ts: six hands, a guarantor claim, litigation to judgment, write-off), whose
+ * goals are those of issue 7: under 1,000 events in all, every run under 4,096.
  *
  * The ladder's case day is long on purpose: on the dev server a sub-second timer fired about a
  * second after it started in every run here, so on a faster calendar due instants two case days apart
@@ -45,6 +51,7 @@ import { openCase } from '../temporal/open-case';
 import { WORKFLOWS_PATH, createCaseWorker } from '../worker';
 import { minimalWorkflow, pokeSignal, pokeUpdate, wakesQuery, type BaselineActivities } from './baseline-workflow';
 import { armedTimers, countByType, shortName, splitWakes, wakeShapes, type Wake } from './history';
+import { LIFECYCLE, dayOf, measureLifecycle, type LifecycleResult, type LifecycleRun } from './lifecycle';
 import { OFFICER, SYSTEM, daysAgo, newLoan } from '../test/support/fixtures';
 import { Cleanups, createBenchDatabase, startTemporal, type BenchDatabase, type BenchTemporal } from './services';
 
@@ -68,7 +75,7 @@ const SETTINGS = {
   baselineTimerMs: envInt('BENCH_BASELINE_TIMER_MS', 1000),
 };
 
-const GOALS = { quietYear: 0, ladderBelow: 150, refusedUpdate: 0 };
+const GOALS = { quietYear: 0, ladderBelow: 150, refusedUpdate: 0, lifecycleBelow: 1_000, runBelow: 4_096 };
 /** The standard ladder's entry days. */
 const STANDARD_ENTRY_DAYS = STANDARD_POLICY.hands.map((h) => h.entersAtDay);
 /** A history is settled when its length has not moved for this long, nothing pending. */
@@ -98,6 +105,11 @@ function benchPolicy(db: Database, name: string, dayMs: number): Promise<Collect
 async function ledgerHand(db: Database, caseId: string): Promise<number | undefined> {
   const [row] = await db.select({ hand: cases.hand }).from(cases).where(eq(cases.caseId, caseId));
   return row?.hand;
+}
+
+async function ledgerStage(db: Database, caseId: string): Promise<string | undefined> {
+  const [row] = await db.select({ stage: cases.stage }).from(cases).where(eq(cases.caseId, caseId));
+  return row?.stage;
 }
 
 async function ledgerHasRequest(db: Database, caseId: string, requestId: string): Promise<boolean> {
@@ -352,6 +364,7 @@ interface Report {
   quiet: QuietResult;
   messages: MessageMeasure[];
   ladder: LadderResult;
+  lifecycle: LifecycleResult;
 }
 
 function table(header: string[], rows: (string | number)[][]): string[] {
@@ -485,6 +498,136 @@ function breakdown(r: Report, full: boolean): string[] {
   return lines;
 }
 
+// ---- the full lifecycle's report ------------------------------------------------------------
+
+const thousands = (n: number) => n.toLocaleString('en-US');
+
+/** What woke the case, with the message's name: `update decideMeasure`, `signal guarantorClaimEnded`, `timer`… */
+function wakeKind(w: Wake): string {
+  const named = (prefix: string) =>
+    [...new Set(w.labels.filter((l) => l.startsWith(`${prefix}(`)).map((l) => l.slice(prefix.length + 1, -1)))].join('+');
+  if (w.trigger === 'start+update') return 'opening (start + openCase update)';
+  if (w.trigger === 'update') return `update ${named('UpdateAccepted') || '?'}`;
+  if (w.trigger === 'signal') return `signal ${named('Signaled') || '?'}`;
+  if (w.trigger === 'timer') return 'timer (ladder: escalation, repeated visit)';
+  if (w.trigger === 'activity') return 'activity (delivery result)';
+  return w.trigger;
+}
+
+function lifecycleRuns(l: LifecycleResult): LifecycleRun[] {
+  return [...l.caseRuns, l.claim, l.suit];
+}
+
+function lifecycleCaveats(l: LifecycleResult): string[] {
+  const timerWakes = l.caseRuns.flatMap((r) => wakesOfKind(r.wakes, 'timer')).length;
+  const lines: string[] = [];
+  if (timerWakes < l.dueInstants) {
+    lines.push(
+      `WARNING: the lifecycle case had ${l.dueInstants} due instants but ${timerWakes} timer wakes: some shared a wake on this ` +
+        `compressed calendar, so its count is lower than a real calendar's. Raise BENCH_LADDER_DAY_MS (now ${SETTINGS.ladderDayMs}).`,
+    );
+  }
+  if (l.lateHands > 0) lines.push(`WARNING: the lifecycle case entered ${l.lateHands} hands late (hand_entered_late): the worker fell behind the calendar.`);
+  if (l.suitOverdue > 0) lines.push(`WARNING: ${l.suitOverdue} steps of the suit ran late (overdue tasks raised): the bench reported them slower than ${LIFECYCLE.litigationStepDays} case days.`);
+  return lines;
+}
+
+function lifecycleSummary(l: LifecycleResult): string[] {
+  const runs = lifecycleRuns(l);
+  const lines: string[] = [];
+  lines.push(
+    `One secured case with a guarantor (guaranteeing ${thousands(LIFECYCLE.guaranteedAmount)} minor units), opened at day 0 on the standard ladder ` +
+      `(case day ${l.clock.dayMs} ms; guarantor claim ${LIFECYCLE.guarantorClaimDays} case days; each litigation step ${LIFECYCLE.litigationStepDays} case days; ` +
+      `default auto-proposals), driven to the end in ${(l.wallMs / 1000).toFixed(0)} s: ${l.caseId}, policy ${l.policy.name} v${l.policy.version}.`,
+  );
+  lines.push('');
+  lines.push(
+    ...table(
+      ['Run', 'Workflow id', 'Ended', 'Events', 'Goal', ''],
+      [
+        ...runs.map((r) => [r.label, r.workflowId, r.ended, r.events.length, `< ${thousands(GOALS.runBelow)}`, met(r.events.length < GOALS.runBelow)]),
+        ['**Total**', `${runs.length} runs`, '', l.total, `< ${thousands(GOALS.lifecycleBelow)}`, met(l.total < GOALS.lifecycleBelow)],
+      ],
+    ),
+  );
+  lines.push('');
+  lines.push(
+    `At the end: stage ${l.final.stage}, hand ${l.final.hand}; measures ${l.final.measures.map((m) => `${m.type} ${m.state}${m.parties.length ? ` (${m.parties.join(', ')})` : ''}`).join(', ')}; ` +
+      `write-off ${l.final.writeOff ?? '—'}; recovered ${thousands(l.final.recovered)} of which after the write-off ${thousands(l.final.recoveredAfterWriteOff)}; ` +
+      `legal costs ${thousands(l.final.legalCosts)}; outstanding ${thousands(l.final.outstanding)}. The case, still waiting for recoveries, was terminated after counting.`,
+  );
+  lines.push('');
+  for (const run of l.caseRuns) {
+    lines.push(`${l.caseRuns.length > 1 ? `Case run ${run.label}` : 'Case run'} events by type (${run.events.length}):`);
+    lines.push('');
+    lines.push(...table(['Event type', 'Events'], countByType(run.wakes.flatMap((w) => w.events)).map(([t, n]) => [shortName(t), n])));
+    lines.push('');
+  }
+  const caseWakes = l.caseRuns.flatMap((r) => r.wakes);
+  lines.push('Case wakes by what woke it:');
+  lines.push('');
+  const kinds = new Map<string, { wakes: number; events: number }>();
+  for (const w of caseWakes) {
+    const k = kinds.get(wakeKind(w)) ?? { wakes: 0, events: 0 };
+    k.wakes++;
+    k.events += w.events.length;
+    kinds.set(wakeKind(w), k);
+  }
+  lines.push(
+    ...table(
+      ['Woken by', 'Wakes', 'Events', 'Per wake'],
+      [...kinds].sort((a, b) => b[1].events - a[1].events).map(([k, v]) => [k, v.wakes, v.events, round(v.events / v.wakes, 2)]),
+    ),
+  );
+  lines.push('');
+  lines.push('Case events per hand (a wake counts for the hand the case is in after it):');
+  lines.push('');
+  lines.push(
+    ...table(
+      ['Hand', 'Wakes', 'Events'],
+      [1, 2, 3, 4, 5, 6].map((hand) => {
+        const of = caseWakes.filter((w) => (w.hand ?? 1) === hand);
+        return [hand, of.length, of.reduce((n, w) => n + w.events.length, 0)];
+      }),
+    ),
+  );
+  const warnings = lifecycleCaveats(l);
+  if (warnings.length) lines.push('', ...warnings);
+  return lines;
+}
+
+function lifecycleBreakdown(l: LifecycleResult, full: boolean): string[] {
+  const lines: string[] = [];
+  lines.push('Timeline (case history length when the bench saw each step, not settled):');
+  lines.push('');
+  lines.push(...table(['Case day', 'Hand', 'What', 'Case events'], l.milestones.map((m) => [m.day.toFixed(1), m.hand, m.what, m.caseEvents])));
+  lines.push('');
+  lines.push(`Business trail (case_events): ${l.ledger.map(([t, n]) => `${t} ${n}`).join(', ')}`);
+  for (const child of [l.claim, l.suit]) {
+    lines.push('');
+    lines.push(`${child.label[0]!.toUpperCase()}${child.label.slice(1)} (${child.events.length} events) by type: ${byType(child.wakes)}; by wake:`);
+    lines.push(...shapeLines(child.wakes));
+  }
+  if (full) {
+    for (const run of l.caseRuns) {
+      lines.push('');
+      lines.push(`Every wake of the lifecycle case (${run.label}, ${run.events.length} events):`);
+      lines.push('');
+      lines.push(
+        ...table(
+          ['#', 'Case day', 'Woken by', 'Hand after', 'Events', 'What it wrote'],
+          run.wakes.map((w) => [w.index, dayOf(l.clock, w.atMs).toFixed(1), wakeKind(w), w.hand ?? '—', w.events.length, wakeEvents(w)]),
+        ),
+      );
+    }
+  } else {
+    lines.push('');
+    lines.push(`Lifecycle case wakes by shape (${l.caseRuns.map((r) => r.wakes.length).reduce((a, b) => a + b, 0)} wakes):`);
+    lines.push(...shapeLines(l.caseRuns.flatMap((r) => r.wakes)));
+  }
+  return lines;
+}
+
 function machineDescription(temporal: BenchTemporal, database: BenchDatabase): string[] {
   const cpus = os.cpus();
   return [
@@ -500,6 +643,17 @@ function machineDescription(temporal: BenchTemporal, database: BenchDatabase): s
 
 const SECTION_START = '<!-- bench:history-economy:start -->';
 const SECTION_END = '<!-- bench:history-economy:end -->';
+const LIFECYCLE_START = '<!-- bench:full-lifecycle:start -->';
+const LIFECYCLE_END = '<!-- bench:full-lifecycle:end -->';
+
+/** Replaces the marked section (markers included) in `current`, or appends it; nothing else changes. */
+function withSection(current: string, start: string, end: string, body: string): string {
+  const from = current.indexOf(start);
+  const to = current.indexOf(end);
+  return from >= 0 && to > from
+    ? `${current.slice(0, from)}${body}${current.slice(to + end.length)}`
+    : `${current.trimEnd()}\n\n${body}\n`;
+}
 
 function writeResults(r: Report): void {
   const body = [
@@ -524,14 +678,31 @@ function writeResults(r: Report): void {
     ...breakdown(r, true),
     SECTION_END,
   ].join('\n');
+  const lifecycle = [
+    LIFECYCLE_START,
+    '## Full lifecycle (issue 7)',
+    '',
+    'Written by `npm run bench` (bench/run.ts, bench/lifecycle.ts) in the same run and on the same machine as the',
+    'section above. Goals: the history events of a full lifecycle (six hands, a guarantor claim, litigation to judgment)',
+    'stay under 1,000 in all, every run under 4,096. The bench drives the case as the API would: every officer\'s',
+    'and supervisor\'s message is an update with an update id (`<update>:<requestId>`), the suit\'s steps are updates of',
+    'its own workflow. The case ladder: hand 2 a contact; hand 3 a promise kept by a payment; hand 4 the policy\'s',
+    'guarantor claim (proposed by `workflow`, approved by supervisor-wang, started by the officer), which misses its',
+    'deadline; the case proposes litigation against the borrower and the guarantor; a note; hand 6 the litigation',
+    'approved (supervisor-zhao) and started; the suit reported step by step (assess … judgment, enforcement, with a',
+    'court fee after filing) and closed as exhausted; the write-off requested (supervisor-wang) and approved with its',
+    'finding (supervisor-zhao); a payment after the write-off. Counted once everything settled: every run of the case',
+    '(following continue-as-new), the claim and the suit. No timings are asserted.',
+    '',
+    ...lifecycleSummary(r.lifecycle),
+    '',
+    '### Breakdown',
+    '',
+    ...lifecycleBreakdown(r.lifecycle, true),
+    LIFECYCLE_END,
+  ].join('\n');
   const current = existsSync(RESULTS_PATH) ? readFileSync(RESULTS_PATH, 'utf8') : '# Benchmark results\n\n';
-  const start = current.indexOf(SECTION_START);
-  const end = current.indexOf(SECTION_END);
-  const next =
-    start >= 0 && end > start
-      ? `${current.slice(0, start)}${body}${current.slice(end + SECTION_END.length)}`
-      : `${current.trimEnd()}\n\n${body}\n`;
-  writeFileSync(RESULTS_PATH, next);
+  writeFileSync(RESULTS_PATH, withSection(withSection(current, SECTION_START, SECTION_END, body), LIFECYCLE_START, LIFECYCLE_END, lifecycle));
 }
 
 // ---- main -----------------------------------------------------------------------------------
@@ -596,10 +767,11 @@ async function main(): Promise<void> {
         log(
           `side by side: the standard ladder (${seconds((STANDARD_ENTRY_DAYS.at(-1)! + SETTINGS.ladderTailDays) * SETTINGS.ladderDayMs)}), ` +
             `a quiet year at hand 6 (${seconds(SETTINGS.quietDays * SETTINGS.quietDayMs)}) then officer messages, ` +
-            `the minimal workflow (${SETTINGS.baselineWakes} timer wakes, a signal, an update)…`,
+            `the minimal workflow (${SETTINGS.baselineWakes} timer wakes, a signal, an update), ` +
+            `the full lifecycle (${seconds(120 * SETTINGS.ladderDayMs)} to hand 6, then the suit and the write-off)…`,
         );
         // Event counts do not depend on what else runs; running them together keeps the run short.
-        const [baseline, quietAndMessages, ladder] = await Promise.all([
+        const [baseline, quietAndMessages, ladder, lifecycle] = await Promise.all([
           measureBaseline(client, baselineQueue).then((result) => {
             log('minimal workflow measured');
             return result;
@@ -614,8 +786,9 @@ async function main(): Promise<void> {
             log('ladder measured');
             return result;
           }),
+          measureLifecycle({ client, taskQueue, db, dayMs: SETTINGS.ladderDayMs, sleep, settle, ledgerEventTypes, ledgerStage, log }),
         ]);
-        return { machine, baseline, ladder, ...quietAndMessages };
+        return { machine, baseline, ladder, lifecycle, ...quietAndMessages };
       }),
     );
 
@@ -625,6 +798,12 @@ async function main(): Promise<void> {
     for (const line of summary(report)) console.log(line);
     console.log('');
     for (const line of breakdown(report, false)) console.log(line);
+    console.log('');
+    console.log('Full lifecycle (issue 7): six hands, a guarantor claim, litigation to judgment, write-off');
+    console.log('');
+    for (const line of lifecycleSummary(report.lifecycle)) console.log(line);
+    console.log('');
+    for (const line of lifecycleBreakdown(report.lifecycle, false)) console.log(line);
     writeResults(report);
     console.log('');
     console.log(`Written to ${RESULTS_PATH}`);

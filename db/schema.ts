@@ -20,7 +20,9 @@ import type {
   HandRule,
   MeasureDecisionView,
   MeasureRules,
+  InstalmentView,
   MeasureView,
+  WriteOffView,
   NextActionView,
   OpenPromiseView,
   PauseView,
@@ -54,6 +56,9 @@ export const cases = pgTable(
   {
     caseId: text('case_id').primaryKey(),
     loanId: text('loan_id').notNull(),
+    /** The borrower's household (api/household.ts): a keyed hash of the ID number, never the
+     * number; null for cases opened before households. */
+    householdId: text('household_id'),
     /** The first Temporal run of the current episode; a loan overdue again starts a new one. */
     runId: text('run_id').notNull(),
     episode: integer('episode').notNull().default(1),
@@ -84,6 +89,9 @@ export const cases = pgTable(
     nextAction: jsonb('next_action').$type<NextActionView>(),
     /** The plan as the case last projected it (each measure also has its row in `case_measures`). */
     measures: jsonb('measures').$type<MeasureView[]>().notNull().default([]),
+    writeOff: jsonb('write_off').$type<WriteOffView>(),
+    recoveredAfterWriteOff: money('recovered_after_write_off').notNull().default(0),
+    legalCosts: money('legal_costs').notNull().default(0),
     /** Batches the ledger refused, as the case tells them (see `projection_incidents`). */
     incidents: jsonb('incidents').$type<ProjectionIncidentView[]>().notNull().default([]),
     nextActionAt: at('next_action_at'),
@@ -106,6 +114,7 @@ export const cases = pgTable(
     index('cases_officer_case_idx').on(t.officerId, t.caseId),
     index('cases_overdue_since_idx').on(t.overdueSince, t.caseId),
     index('cases_loan_idx').on(t.loanId),
+    index('cases_household_case_idx').on(t.householdId, t.caseId),
     check('cases_money_non_negative', sql`${t.outstanding} >= 0 and ${t.overdue} >= 0 and ${t.recovered} >= 0`),
     check('cases_hand_range', sql`${t.hand} between 1 and 6`),
   ],
@@ -168,6 +177,8 @@ export const payments = pgTable(
     receivedAt: at('received_at').notNull(),
     eventId: text('event_id').notNull(),
     recordedBy: text('recorded_by').notNull(),
+    /** `borrower`, or `guarantor:<n>`. */
+    payer: text('payer').notNull().default('borrower'),
   },
   (t) => [
     primaryKey({ columns: [t.caseId, t.episode, t.reference] }),
@@ -198,7 +209,9 @@ export const notificationOutbox = pgTable(
     partyRole: text('party_role', { enum: ['borrower', 'guarantor'] }).notNull(),
     partyPosition: smallint('party_position').notNull(),
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
-    status: text('status', { enum: ['pending', 'sent', 'failed'] }).notNull().default('pending'),
+    /** `suppressed`: a borrower's message not sent because the household already heard one on
+     * that channel that day, or hears one from a case at a higher hand (one voice per borrower). */
+    status: text('status', { enum: ['pending', 'sent', 'failed', 'suppressed'] }).notNull().default('pending'),
     /** Sends started (counted when a row is claimed, so a crash mid-send counts too). */
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
@@ -209,10 +222,17 @@ export const notificationOutbox = pgTable(
     claimedUntil: at('claimed_until'),
     createdAt: at('created_at').notNull().defaultNow(),
     sentAt: at('sent_at'),
+    /** The day (its case's date: the UTC date on a real policy) a borrower's row took its
+     * household's voice on its channel, delivery having chosen to send it; cleared when that
+     * attempt fails, so another row may speak that day (activities/delivery.ts, one voice). */
+    voiceDay: date('voice_day'),
   },
   (t) => [
     index('notification_outbox_pending_idx').on(t.caseId).where(sql`${t.status} = 'pending'`),
     index('notification_outbox_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    // One voice per borrower: a household's borrower rows of a channel, sent or pending, by case.
+    index('notification_outbox_voice_idx').on(t.caseId, t.channel, t.sentAt).where(sql`${t.partyRole} = 'borrower'`),
+    check('notification_outbox_status_known', sql`${t.status} in ('pending', 'sent', 'failed', 'suppressed')`),
   ],
 );
 
@@ -299,6 +319,8 @@ export const caseMeasures = pgTable(
     startedAt: at('started_at'),
     endedAt: at('ended_at'),
     lastNote: text('last_note'),
+    parties: jsonb('parties').$type<string[]>().notNull().default([]),
+    schedule: jsonb('schedule').$type<InstalmentView[]>(),
     /** The case version that last wrote the row: a late retry never overwrites a newer state. */
     version: integer('version').notNull(),
   },

@@ -1,8 +1,16 @@
 /** The vocabulary of a collection case, shared by workflows, activities and the API. */
 
-export const CASE_STAGES = ['collecting', 'paused', 'recovered'] as const;
+/** `restructured`: a restructuring or extension replaced the arrears with a schedule the case
+ * watches; the ladder waits meanwhile. */
+export const CASE_STAGES = ['collecting', 'paused', 'restructured', 'recovered', 'written_off'] as const;
 export type CaseStage = (typeof CASE_STAGES)[number];
-export const CLOSED_STAGES: readonly CaseStage[] = ['recovered'];
+/** Collection has ended: arrears recovered, or the debt written off (呆账核销). A written-off case
+ * still takes payments, credited as recovery of written-off debt. */
+export const CLOSED_STAGES: readonly CaseStage[] = ['recovered', 'written_off'];
+
+/** The conclusion of an accountability finding (责任认定) after a write-off. */
+export const FINDING_CONCLUSIONS = ['no_fault', 'process_failure', 'individual_fault'] as const;
+export type FindingConclusion = (typeof FINDING_CONCLUSIONS)[number];
 
 /** Hands 1–6: rounds of collection pressure (一手 … 六手). */
 export const HANDS = [1, 2, 3, 4, 5, 6] as const;

@@ -23,6 +23,13 @@ export const CASE_EVENT_TYPES = [
   'measure_succeeded',
   'measure_failed',
   'measure_cancelled',
+  'write_off_requested',
+  'write_off_rejected',
+  'charged_off',
+  'case_written_off',
+  'legal_cost_recorded',
+  'instalment_paid',
+  'instalment_missed',
 ] as const;
 export type CaseEventType = (typeof CASE_EVENT_TYPES)[number];
 
@@ -49,6 +56,20 @@ export const REJECTION_REASONS = [
   'compliance_flag_off',
   'four_eyes',
   'case_paused',
+  'write_off_pending',
+  'write_off_not_exhausted',
+  'no_write_off_request',
+  'finding_required',
+  'unknown_payer',
+  'guarantee_exhausted',
+  'litigation_ended',
+  'litigation_step_out_of_order',
+  'litigation_step_date',
+  'litigation_closing_required',
+  'litigation_closing_not_allowed',
+  'litigation_not_filed',
+  'schedule_invalid',
+  'idempotency_key_reused',
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
@@ -62,4 +83,10 @@ export const UNACCEPTABLE_VALUE_REASONS: readonly RejectionReason[] = [
   'invalid_amount',
   'invalid_text',
   'compliance_flag_off',
+  'finding_required',
+  'unknown_payer',
+  'litigation_step_date',
+  'litigation_closing_required',
+  'litigation_closing_not_allowed',
+  'schedule_invalid',
 ];

@@ -8,3 +8,5 @@ export * from './policy';
 export * from './search-attributes';
 export * from './text';
 export * from './measures';
+export * from './guarantor-claim';
+export * from './litigation';

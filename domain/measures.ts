@@ -3,6 +3,7 @@
  * lifecycle. Pure: the workflow, the activities and the API share it.
  */
 import type { Actor, Hand } from './case';
+import type { LitigationStep } from './litigation';
 
 /** 上门催收, 要求担保人代偿, 变现抵押资产, 代收租金, 贷款重组, 贷款展期, 司法起诉, 张贴大字报, other. */
 export const MEASURE_TYPES = [
@@ -53,7 +54,40 @@ export interface MeasureRules {
   /** Compliance flags: public notices (张贴大字报) are legally sensitive and off unless allowed. */
   compliance: { publicNotice: boolean };
   autoPropose: AutoProposalRule[];
+  /** Case days a guarantor has to pay a claim before it is missed (absent: 15). */
+  guarantorClaimDays?: number;
+  /** Case days each step of a suit may take after the one before (absent: the defaults). */
+  litigationStepDays?: Partial<Record<LitigationStep, number>>;
+  /** A restructuring's (or extension's) watch: case days of grace after an instalment's date,
+   * and the misses after which it fails (absent: 3 and 2). */
+  restructuring?: { graceDays: number; maxMisses: number };
 }
+
+export const DEFAULT_RESTRUCTURING = { graceDays: 3, maxMisses: 2 } as const;
+
+/** Measures that replace the arrears with a schedule of instalments. */
+export const SCHEDULED_REPAYMENT_TYPES: readonly MeasureType[] = ['restructuring', 'extension'];
+
+export interface InstalmentView {
+  /** The case-calendar date by the end of which (plus grace) it is due. */
+  dueDate: string;
+  amount: number;
+  paid: number;
+  status: 'due' | 'paid' | 'missed';
+}
+
+export const DEFAULT_LITIGATION_STEP_DAYS: Record<LitigationStep, number> = {
+  assess: 5,
+  file_prepared: 10,
+  lawyer_assigned: 5,
+  filed: 10,
+  hearing: 60,
+  judgment: 30,
+  enforcement: 30,
+  closed: 180,
+};
+
+export const DEFAULT_GUARANTOR_CLAIM_DAYS = 15;
 
 export const DEFAULT_MEASURE_RULES: MeasureRules = {
   minHand: { litigation: 5, public_notice: 5 },
@@ -100,4 +134,9 @@ export interface MeasureView {
   endedAt: string | null;
   /** The last progress note. */
   lastNote: string | null;
+  /** Whom it is against, where it names them: `borrower`, `guarantor:<n>` (litigation after a
+   * failed guarantor claim includes the guarantors). Absent on measures before parties. */
+  parties?: string[];
+  /** Restructuring and extension: the new schedule, watched instalment by instalment. */
+  schedule?: InstalmentView[];
 }

@@ -3,7 +3,7 @@
  * worker, the API and the tests all import these definitions, so a name is spelled once.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { Actor, CaseStage, Collateral, ContactChannel, ContactOutcome, Hand, Party, PauseReason } from './case';
+import type { Actor, CaseStage, Collateral, ContactChannel, ContactOutcome, FindingConclusion, Hand, Party, PauseReason } from './case';
 import type { RejectionReason } from './events';
 import type { MeasureDecision, MeasureState, MeasureType, MeasureView } from './measures';
 import type { CollectionPolicy } from './policy';
@@ -25,8 +25,17 @@ export interface LoanFacts {
   /** The first missed due date (YYYY-MM-DD): days past due count from it. */
   overdueSince: string;
   collateral: Collateral[];
-  guarantors: Party[];
+  guarantors: Guarantor[];
   officerId?: string | null;
+  /** The borrower's household (一户): a keyed hash of the ID number, never the number itself.
+   * Absent on loans taken in before households. */
+  householdId?: string | null;
+}
+
+/** A guarantor and what they guaranteed (minor units of the loan's currency): the most a
+ * guarantor claim may demand of them. Absent on loans taken in before claims. */
+export interface Guarantor extends Party {
+  guaranteedAmount?: number;
 }
 
 /** What intake hands a new case: the loan, the policy version it will run, who opened it. */
@@ -60,6 +69,8 @@ export interface RecordContact extends MessageMeta {
 
 export interface RecordPayment extends MessageMeta {
   amount: number;
+  /** Who paid: `borrower` (the default) or `guarantor:<n>`, the n-th guarantor (from 1). */
+  payer?: string;
   /** When the borrower paid (ISO date-time); may lie in the past, never in the future. */
   paidAt: string;
   reference: string;
@@ -98,6 +109,9 @@ export interface ProposeMeasure extends MessageMeta {
   type: MeasureType;
   rationale: string;
   expectedRecovery: number;
+  /** Restructuring and extension: instalments (case-calendar dates, ascending, minor units)
+   * that sum to the arrears they replace. */
+  schedule?: { dueDate: string; amount: number }[];
 }
 
 /** A supervisor's decision on a proposed measure: never the proposer's own (four eyes). */
@@ -112,6 +126,39 @@ export interface ReportMeasure extends MessageMeta {
   measureId: string;
   status: Extract<MeasureState, 'in_progress' | 'succeeded' | 'failed' | 'cancelled'>;
   note: string;
+}
+
+/** Asks to write the debt off: allowed once litigation and enforcement are exhausted, or with a
+ * supervisor's override reason. A second supervisor decides. */
+export interface RequestWriteOff extends MessageMeta {
+  reason: string;
+  amount: number;
+  overrideReason?: string;
+}
+
+export interface AccountabilityFinding {
+  conclusion: FindingConclusion;
+  reasoning: string;
+  /** The risk flags known at origination and in collection. */
+  riskFlags: string[];
+}
+
+export interface DecideWriteOff extends MessageMeta {
+  decision: MeasureDecision;
+  reason: string;
+  /** Required to approve: the accountability finding (责任认定). */
+  finding?: AccountabilityFinding;
+}
+
+export interface WriteOffView {
+  state: 'requested' | 'approved' | 'rejected';
+  reason: string;
+  amount: number;
+  overrideReason: string | null;
+  requestedBy: Actor;
+  requestedAt: string;
+  decision: { decision: MeasureDecision; by: Actor; at: string; reason: string } | null;
+  finding: (AccountabilityFinding & { involved: { officers: string[]; approvers: string[] } }) | null;
 }
 
 export type OpenCaseRequest = MessageMeta;
@@ -129,7 +176,7 @@ export interface PauseView {
   until: string | null;
 }
 
-export const NEXT_ACTION_TYPES = ['escalate', 'promise_due', 'resume'] as const;
+export const NEXT_ACTION_TYPES = ['escalate', 'promise_due', 'resume', 'instalment_due'] as const;
 export type NextActionType = (typeof NEXT_ACTION_TYPES)[number];
 
 export interface NextActionView {
@@ -142,6 +189,7 @@ export interface NextActionView {
 export interface CaseView {
   caseId: string;
   loanId: string;
+  householdId: string | null;
   stage: CaseStage;
   hand: Hand;
   /** The case's own date (YYYY-MM-DD): promise and pause dates are judged against it. On a
@@ -165,6 +213,12 @@ export interface CaseView {
   nextAction: NextActionView | null;
   /** The plan (一户一策): every measure of this episode, oldest first. */
   measures: MeasureView[];
+  /** The latest write-off request and its decision, if any. */
+  writeOff: WriteOffView | null;
+  /** Recovered after the write-off (counted in `recovered` too). */
+  recoveredAfterWriteOff: number;
+  /** Legal costs the suits recorded, in minor units. */
+  legalCosts: number;
   /** Batches the ledger refused (newest last): their events are set aside in `projection_incidents`. */
   incidents: ProjectionIncidentView[];
   openedAt: string;
@@ -213,6 +267,8 @@ export const resumeUpdate = defineUpdate<MessageResult, [ResumeCase]>('resume');
 export const proposeMeasureUpdate = defineUpdate<MessageResult, [ProposeMeasure]>('proposeMeasure');
 export const decideMeasureUpdate = defineUpdate<MessageResult, [DecideMeasure]>('decideMeasure');
 export const reportMeasureUpdate = defineUpdate<MessageResult, [ReportMeasure]>('reportMeasure');
+export const requestWriteOffUpdate = defineUpdate<MessageResult, [RequestWriteOff]>('requestWriteOff');
+export const decideWriteOffUpdate = defineUpdate<MessageResult, [DecideWriteOff]>('decideWriteOff');
 
 // The same messages as signals: durably queued while no worker runs (`?async=true`).
 export const recordContactSignal = defineSignal<[RecordContact]>('recordContact');
@@ -225,5 +281,7 @@ export const resumeSignal = defineSignal<[ResumeCase]>('resume');
 export const proposeMeasureSignal = defineSignal<[ProposeMeasure]>('proposeMeasure');
 export const decideMeasureSignal = defineSignal<[DecideMeasure]>('decideMeasure');
 export const reportMeasureSignal = defineSignal<[ReportMeasure]>('reportMeasure');
+export const requestWriteOffSignal = defineSignal<[RequestWriteOff]>('requestWriteOff');
+export const decideWriteOffSignal = defineSignal<[DecideWriteOff]>('decideWriteOff');
 export const caseStateQuery = defineQuery<CaseView>('caseState');
 

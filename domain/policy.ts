@@ -8,7 +8,7 @@ export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
 export const RECIPIENTS = ['borrower', 'guarantors'] as const;
 export type Recipient = (typeof RECIPIENTS)[number];
 
-export const TASK_TYPES = ['call', 'visit', 'small_payment_plan', 'legal_review', 'litigation_referral'] as const;
+export const TASK_TYPES = ['call', 'visit', 'small_payment_plan', 'legal_review', 'litigation_referral', 'litigation_step_overdue'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 
 export interface NotifyAction {

@@ -28,8 +28,15 @@ import {
   SubjectSchema,
   Text,
 } from './common';
+import { HOUSEHOLD_ID_PATTERN } from '../household';
 import { MeasureSchema } from './measures';
+import { WriteOffSchema } from './write-off';
 
+export const HouseholdIdSchema = Type.String({
+  pattern: HOUSEHOLD_ID_PATTERN,
+  description: "The borrower's household (一户): a keyed hash of the ID number, never the number itself",
+  examples: ['hh_0123456789abcdef0123456789abcdef'],
+});
 export const HandSchema = Type.Integer({ minimum: 1, maximum: LAST_HAND, description: 'Collection hand 1–6' });
 export const StageSchema = StringEnum(CASE_STAGES, { description: 'Case stage' });
 
@@ -40,6 +47,20 @@ export const PartySchema = Type.Object(
     name: ShortTextSchema,
     idNumber: Type.String({ pattern: '^[A-Za-z0-9-]{4,32}$', description: 'Identity document number (never shown back)' }),
     phone: Type.String({ pattern: '^\\+?[0-9][0-9 -]{4,23}$', description: 'Phone number (never shown back)' }),
+  },
+  { additionalProperties: false },
+);
+
+export const GuarantorSchema = Type.Object(
+  {
+    ...PartySchema.properties,
+    guaranteedAmount: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: Number.MAX_SAFE_INTEGER,
+        description: 'What the guarantor guaranteed, in minor units: the most a guarantor claim demands of them, and the most credited from them',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -69,7 +90,7 @@ export const OpenCaseSchema = Type.Object(
     overdue: PositiveMinorUnitsSchema,
     overdueSince: DateSchema,
     collateral: Type.Optional(Type.Array(CollateralSchema, { maxItems: 50, default: [] })),
-    guarantors: Type.Optional(Type.Array(PartySchema, { maxItems: 20, default: [] })),
+    guarantors: Type.Optional(Type.Array(GuarantorSchema, { maxItems: 20, default: [] })),
     officerId: Type.Optional(Nullable(SubjectSchema, { description: 'The officer to assign the case to' })),
     policy: Type.Optional(
       Type.String({ pattern: POLICY_NAME_PATTERN, description: 'Collection policy name; its latest version is used', default: 'standard' }),
@@ -110,6 +131,7 @@ export const ProjectionIncidentSchema = Type.Object({
 const caseViewProperties = {
   caseId: CaseIdSchema,
   loanId: Type.String(),
+  householdId: Nullable(HouseholdIdSchema, { description: "The borrower's household (`GET /v1/households/{householdId}`); null for cases opened before households" }),
   stage: StageSchema,
   hand: HandSchema,
   caseDate: Type.String({
@@ -132,6 +154,13 @@ const caseViewProperties = {
   pause: Nullable(PauseViewSchema),
   nextAction: Nullable(NextActionSchema),
   measures: Type.Array(MeasureSchema, { description: 'The plan (一户一策): every measure of this episode, oldest first' }),
+  writeOff: Nullable(WriteOffSchema, { description: 'The latest write-off request and its decision' }),
+  recoveredAfterWriteOff: Type.Integer({
+    minimum: 0,
+    maximum: Number.MAX_SAFE_INTEGER,
+    description: 'Recovered after the write-off, in minor units (counted in `recovered` too)',
+  }),
+  legalCosts: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Legal costs the suits recorded, in minor units' }),
   incidents: Type.Array(ProjectionIncidentSchema, {
     description: 'Batches the ledger refused for their data (set aside for a supervisor; the case went on), newest last',
   }),

@@ -14,6 +14,22 @@ export const ProposeMeasureSchema = Type.Object(
       maximum: Number.MAX_SAFE_INTEGER,
       description: 'What it is expected to recover, in minor units of the case currency (12.50 CNY is 1250)',
     }),
+    schedule: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            dueDate: Type.String({ format: 'date', maxLength: 10, description: 'A case-calendar date, YYYY-MM-DD' }),
+            amount: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Minor units' }),
+          },
+          { additionalProperties: false },
+        ),
+        {
+          minItems: 1,
+          maxItems: 360,
+          description: 'Restructuring and extension only: instalments in date order that sum to the arrears they replace',
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -50,6 +66,20 @@ export const MeasureSchema = Type.Object({
   startedAt: Nullable(Type.String()),
   endedAt: Nullable(Type.String()),
   lastNote: Nullable(Type.String()),
+  schedule: Type.Optional(
+    Type.Array(
+      Type.Object({
+        dueDate: Type.String(),
+        amount: Type.Integer(),
+        paid: Type.Integer(),
+        status: StringEnum(['due', 'paid', 'missed'] as const),
+      }),
+      { description: 'Restructuring and extension: the schedule, instalment by instalment' },
+    ),
+  ),
+  parties: Type.Optional(
+    Type.Array(Type.String(), { description: 'Whom it is against, where it names them: borrower, guarantor:<n>' }),
+  ),
 });
 
 export const ApprovalSchema = Type.Object({

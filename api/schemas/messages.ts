@@ -25,6 +25,14 @@ export const RecordPaymentSchema = Type.Object(
     amount: PositiveMinorUnitsSchema,
     paidAt: Type.String({ ...DateTimeSchema, description: 'When the borrower paid; never in the future' }),
     reference: Text({ minLength: 1, maxLength: 100, description: 'The payment\'s reference; unique within the case' }),
+    payer: Type.Optional(
+      Type.String({
+        pattern: '^(borrower|guarantor:[1-9][0-9]?)$',
+        maxLength: 11,
+        default: 'borrower',
+        description: 'Who paid: `borrower`, or `guarantor:<n>` for the n-th guarantor (from 1), credited up to what they guaranteed',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -29,6 +29,7 @@ function openingBatch(): ProjectionBatch {
     view: {
       caseId,
       loanId: loan.loanId,
+      householdId: null,
       stage: 'collecting',
       hand: 1,
       caseDate: loan.overdueSince,
@@ -49,6 +50,9 @@ function openingBatch(): ProjectionBatch {
       pause: null,
       nextAction: null,
       measures: [],
+      writeOff: null,
+      recoveredAfterWriteOff: 0,
+      legalCosts: 0,
       incidents: [],
       openedAt: now,
       closedAt: null,

@@ -23,6 +23,7 @@ const OFFICER_CHEN: Who = ['officer', 'officer-chen', 'BR01'];
 const OFFICER_BR02: Who = ['officer', 'officer-sun', 'BR02'];
 
 const BORROWER_ID = '110101199003071234';
+const BORROWER = { name: 'Zhang Wei', idNumber: BORROWER_ID, phone: '+8613800138000' };
 const BORROWER_PHONE = '+8613800138000';
 const today = (offset = 0) => msToDate(Date.now() + offset * 86_400_000);
 
@@ -56,7 +57,7 @@ async function openThroughApi(overrides: Record<string, unknown> = {}): Promise<
 
 describe('intake', () => {
   it('opens a case once: 201, then 200 with the same case; the ledger has it at once', async () => {
-    const loan = newLoan();
+    const loan = newLoan({ borrower: BORROWER });
     const first = await intake(SUPERVISOR_BR01, loan);
     expect(first.statusCode, first.body).toBe(201);
     const caseId = `case-${loan.loanId}`;
@@ -354,7 +355,7 @@ describe('closing and reopening', () => {
 describe('the Temporal history', () => {
   it('decodes every run of the episode for a person, with senders and without personal data', async () => {
     const policy = await testPolicy(h.db, { dayMs: 86_400_000, entersAtDays: [0, 15, 30, 60, 90, 120] });
-    const { case: opened } = await open(h.client, h.taskQueue, newLoan(), policy, { continueAsNewAfterEvents: 30 });
+    const { case: opened } = await open(h.client, h.taskQueue, newLoan({ borrower: BORROWER }), policy, { continueAsNewAfterEvents: 30 });
     const caseId = opened.caseId;
     const handle = h.client.workflow.getHandle(caseId);
     const firstRun = (await handle.describe()).runId;
@@ -407,7 +408,7 @@ describe('the Temporal history', () => {
   });
 
   it('answers one run as raw JSON that replays, personal data masked inside its payloads', async () => {
-    const caseId = await openThroughApi();
+    const caseId = await openThroughApi({ borrower: BORROWER });
     expect((await send(OFFICER_LI, caseId, 'contacts', { channel: 'sms', outcome: 'answered' })).statusCode).toBe(200);
     const res = await t.as(ADMIN, { url: `/v1/cases/${caseId}/history?format=raw` });
     expect(res.statusCode, res.body.slice(0, 500)).toBe(200);

@@ -4,12 +4,14 @@
  * ladder waiting for a measure with a schedule of its own.
  */
 import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addPolicyVersion } from '../../db/policies';
 import { STANDARD_POLICY } from '../../db/seed';
 import { msToDate, type Role } from '../../domain';
 import { startCaseHarness, type CaseHarness } from '../support/harness';
 import { eventually, newLoan, testPolicy } from '../support/fixtures';
+import { saveHistory } from '../support/histories';
 import { build, expectProblem, type ApiTest } from './helper';
 
 type Who = [Role, string, string?];
@@ -53,9 +55,13 @@ describe('a measure\'s lifecycle', () => {
     expect(proposed.statusCode, proposed.body).toBe(201);
     const measure = proposed.json();
     expect(measure).toMatchObject({ type: 'field_visit', state: 'proposed', proposedBy: { sub: 'officer-li' }, rule: null, decision: null });
-    // A retry with the same key names the same measure and proposes nothing new.
+    // A retry with the same key names the same measure and proposes nothing new; a key already
+    // used for another message names that one.
     const retried = await propose(OFFICER_LI, caseId, body, key);
     expect(retried.json().measureId).toBe(measure.measureId);
+    const noteKey = `note-${randomUUID()}`;
+    expect((await post(OFFICER_LI, `/v1/cases/${caseId}/notes`, { summary: 'called' }, noteKey)).statusCode).toBe(200);
+    expect(expectProblem(await propose(OFFICER_LI, caseId, body, noteKey), 409).reason).toBe('idempotency_key_reused');
 
     const queue = await eventually(async () => {
       const items = (await t.as(SUPERVISOR_WANG, { url: '/v1/approvals?limit=200' })).json().items as { measure: { measureId: string } }[];
@@ -146,12 +152,14 @@ describe('a measure with its own schedule', () => {
   it('holds the ladder while it runs; when it fails the ladder goes on from the hand the case left', async () => {
     const dayMs = 400;
     const policy = await testPolicy(h.db, { dayMs, entersAtDays: [0, 6, 400, 500, 600, 700] });
-    const caseId = await openCase({ policy: policy.name });
-    const measure = (await propose(OFFICER_LI, caseId, { type: 'restructuring', rationale: 'new schedule', expectedRecovery: 1_000_000 })).json();
+    const caseId = await openCase({ policy: policy.name, overdue: 1_200_000 });
+    const caseDate = (await t.as(OFFICER_LI, { url: `/v1/cases/${caseId}` })).json().caseDate as string;
+    const schedule = [20, 40].map((days) => ({ dueDate: msToDate(Date.parse(`${caseDate}T00:00:00Z`) + days * 86_400_000), amount: 600_000 }));
+    const measure = (await propose(OFFICER_LI, caseId, { type: 'restructuring', rationale: 'new schedule', expectedRecovery: 1_200_000, schedule })).json();
     expect((await decide(SUPERVISOR_WANG, caseId, measure.measureId, 'approve')).statusCode).toBe(200);
     expect((await report(OFFICER_LI, caseId, measure.measureId, 'in_progress', 'signed')).statusCode).toBe(200);
     const held = (await t.as(OFFICER_LI, { url: `/v1/cases/${caseId}` })).json();
-    expect(held.nextAction).toBeNull();
+    expect(held).toMatchObject({ stage: 'restructured', nextAction: { type: 'instalment_due' } });
     await new Promise((resolve) => setTimeout(resolve, 8 * dayMs)); // past hand 2's entry at day 6
     expect((await t.as(OFFICER_LI, { url: `/v1/cases/${caseId}` })).json().hand).toBe(1);
 
@@ -162,5 +170,199 @@ describe('a measure with its own schedule', () => {
     // The held days do not count: hand 2 comes about six case days after the case last escalated.
     expect(Date.parse(resumed.nextAction.at) - Date.now()).toBeGreaterThan(2 * dayMs);
     await eventually(async () => ((await t.as(OFFICER_LI, { url: `/v1/cases/${caseId}` })).json().hand === 2 ? true : undefined));
+  });
+});
+
+describe('write-off and accountability', () => {
+  const finding = { conclusion: 'process_failure', reasoning: 'collateral valued without a site visit', riskFlags: ['second_mortgage'] };
+
+  it('needs exhausted litigation or a supervisor\'s override, a second supervisor, and a finding; books the loss once', async () => {
+    const caseId = await openCase({ overdue: 500_000 });
+    const request = { reason: 'borrower emigrated; no assets left', amount: 500_000 };
+    expect(expectProblem(await post(OFFICER_LI, `/v1/cases/${caseId}/write-off`, request), 409).reason).toBe('write_off_not_exhausted');
+    const requested = await post(SUPERVISOR_WANG, `/v1/cases/${caseId}/write-off`, { ...request, overrideReason: 'no assets in the country' });
+    expect(requested.statusCode, requested.body).toBe(200);
+    expect(requested.json().writeOff).toMatchObject({ state: 'requested', requestedBy: { sub: 'supervisor-wang' }, amount: 500_000 });
+    expect(expectProblem(await post(SUPERVISOR_ZHOU, `/v1/cases/${caseId}/write-off`, { ...request, overrideReason: 'again' }), 409).reason).toBe(
+      'write_off_pending',
+    );
+    const decision = (who: Who, body: object) => post(who, `/v1/cases/${caseId}/write-off/decision`, body);
+    expect(expectProblem(await decision(SUPERVISOR_WANG, { decision: 'approve', reason: 'ok', finding }), 409).reason).toBe('four_eyes');
+    expect(expectProblem(await decision(SUPERVISOR_ZHOU, { decision: 'approve', reason: 'ok' }), 422)).toMatchObject({
+      reason: 'finding_required',
+      errors: [{ field: 'finding' }],
+    });
+    expectProblem(await decision(OFFICER_LI, { decision: 'approve', reason: 'ok', finding }), 403);
+
+    const approved = await decision(SUPERVISOR_ZHOU, { decision: 'approve', reason: 'recovery exhausted', finding });
+    expect(approved.statusCode, approved.body).toBe(200);
+    expect(approved.json()).toMatchObject({
+      stage: 'written_off',
+      closedAt: expect.any(String),
+      nextAction: null,
+      writeOff: {
+        state: 'approved',
+        decision: { by: { sub: 'supervisor-zhou' } },
+        finding: { ...finding, involved: { officers: ['officer-li'], approvers: expect.arrayContaining(['supervisor-wang', 'supervisor-zhou']) } },
+      },
+    });
+    expect(expectProblem(await decision(SUPERVISOR_ZHOU, { decision: 'approve', reason: 'twice', finding }), 409).reason).toBe('case_closed');
+    expect(expectProblem(await post(OFFICER_LI, `/v1/cases/${caseId}/contacts`, { channel: 'phone', outcome: 'answered' }), 409).reason).toBe(
+      'case_closed',
+    );
+
+    // Money recovered afterwards is still credited, as recovery of written-off debt.
+    const paid = await post(OFFICER_LI, `/v1/cases/${caseId}/payments`, { amount: 20_000, paidAt: new Date().toISOString(), reference: 'AFTER-WO' });
+    expect(paid.statusCode, paid.body).toBe(200);
+    expect(paid.json()).toMatchObject({ stage: 'written_off', recovered: 20_000, recoveredAfterWriteOff: 20_000 });
+    const trail = (await t.as(SUPERVISOR_WANG, { url: `/v1/cases/${caseId}/events?limit=200` })).json().items as { type: string; payload: Record<string, unknown> }[];
+    const types = trail.map((e) => e.type);
+    expect(types.filter((type) => type === 'charged_off')).toHaveLength(1);
+    expect(types.filter((type) => type === 'case_written_off')).toHaveLength(1);
+    expect(types.indexOf('charged_off')).toBeLessThan(types.indexOf('case_written_off'));
+    expect(trail.find((e) => e.type === 'payment_recorded')?.payload).toMatchObject({ afterWriteOff: true, payer: 'borrower' });
+    await saveHistory('v3-write-off-and-recovery-after', await h.client.workflow.getHandle(caseId).fetchHistory());
+  });
+
+  it('is open to the officer once litigation has failed', async () => {
+    const caseId = await openCase({ overdueSince: today(-95), secured: false, collateral: [] });
+    const suit = (await propose(OFFICER_LI, caseId, { type: 'litigation', rationale: 'file suit', expectedRecovery: 400_000 })).json();
+    expect((await decide(SUPERVISOR_WANG, caseId, suit.measureId, 'approve')).statusCode).toBe(200);
+    expect((await report(OFFICER_LI, caseId, suit.measureId, 'in_progress', 'filed')).statusCode).toBe(200);
+    expect((await report(OFFICER_LI, caseId, suit.measureId, 'failed', 'judgment unenforceable: no assets')).statusCode).toBe(200);
+    const requested = await post(OFFICER_LI, `/v1/cases/${caseId}/write-off`, { reason: 'enforcement exhausted', amount: 100_000 });
+    expect(requested.statusCode, requested.body).toBe(200);
+    expect(requested.json().writeOff).toMatchObject({ state: 'requested', overrideReason: null });
+  });
+});
+
+describe('payers', () => {
+  it('credits a guarantor up to what they guaranteed and names the payer', async () => {
+    const guarantor = { name: 'Li Na', idNumber: '110101198805051111', phone: '+8613900139000', guaranteedAmount: 50_000 };
+    const caseId = await openCase({ overdue: 1_000_000, guarantors: [guarantor] });
+    const pay = (reference: string, amount: number, payer?: string) =>
+      post(OFFICER_LI, `/v1/cases/${caseId}/payments`, { amount, reference, paidAt: new Date().toISOString(), ...(payer ? { payer } : {}) });
+    expect((await pay('G-1', 30_000, 'guarantor:1')).json().recovered).toBe(30_000);
+    expect((await pay('G-2', 30_000, 'guarantor:1')).json().recovered).toBe(50_000); // capped at 50,000
+    expect(expectProblem(await pay('G-3', 1_000, 'guarantor:1'), 409).reason).toBe('guarantee_exhausted');
+    expect(expectProblem(await pay('G-4', 1_000, 'guarantor:2'), 422)).toMatchObject({ reason: 'unknown_payer', errors: [{ field: 'payer' }] });
+    expectProblem(await pay('G-5', 1_000, 'neighbour'), 400, ['payer']);
+    const trail = (await t.as(SUPERVISOR_WANG, { url: `/v1/cases/${caseId}/events?limit=200` })).json().items as { type: string; payload: Record<string, unknown> }[];
+    expect(trail.filter((e) => e.type === 'payment_recorded').map((e) => e.payload)).toEqual([
+      expect.objectContaining({ payer: 'guarantor:1', amount: 30_000 }),
+      expect.objectContaining({ payer: 'guarantor:1', amount: 20_000, paid: 30_000, aboveGuarantee: 10_000 }),
+    ]);
+  });
+});
+
+describe('the guarantor claim, a child workflow of the case', () => {
+  const guarantor = { name: 'Li Na', idNumber: '110101198805051111', phone: '+8613900139000', guaranteedAmount: 50_000 };
+  const measureOfCase = async (caseId: string, measureId: string) =>
+    ((await t.as(SUPERVISOR_WANG, { url: `/v1/cases/${caseId}` })).json().measures as { measureId: string; state: string }[]).find(
+      (m) => m.measureId === measureId,
+    );
+
+  it('demands of each guarantor what they guaranteed and succeeds when they have paid it', async () => {
+    const caseId = await openCase({ overdueSince: today(-65), overdue: 1_000_000, guarantors: [guarantor] });
+    const [claim] = (await t.as(SUPERVISOR_WANG, { url: `/v1/cases/${caseId}` })).json().measures;
+    expect(claim).toMatchObject({ type: 'guarantor_claim', state: 'proposed' });
+    expect((await decide(SUPERVISOR_WANG, caseId, claim.measureId, 'approve')).statusCode).toBe(200);
+    const started = await report(OFFICER_LI, caseId, claim.measureId, 'in_progress', 'demand letters out');
+    expect(started.json()).toMatchObject({ state: 'in_progress', parties: ['guarantor:1'] });
+    const child = h.client.workflow.getHandle(`${caseId}/guarantor-claim/${claim.measureId}`);
+    await eventually(async () => ((await child.describe()).status.name === 'RUNNING' ? true : undefined));
+
+    const paid = await post(OFFICER_LI, `/v1/cases/${caseId}/payments`, { amount: 60_000, paidAt: new Date().toISOString(), reference: 'GUAR-1', payer: 'guarantor:1' });
+    expect(paid.json().recovered).toBe(50_000);
+    await eventually(async () => ((await measureOfCase(caseId, claim.measureId))?.state === 'succeeded' ? true : undefined));
+    expect((await child.result()).outcome).toBe('paid');
+    await saveHistory('v3-guarantor-claim-paid', await h.client.workflow.getHandle(caseId).fetchHistory());
+    await saveHistory('guarantor-claim-paid', await child.fetchHistory());
+  });
+
+  it('fails when the deadline passes unpaid, and proposes litigation that includes the guarantor', async () => {
+    const policy = await addPolicyVersion(h.db, {
+      ...STANDARD_POLICY,
+      name: `claims-${randomUUID().slice(0, 8)}`,
+      dayMs: 200,
+      measureRules: { minHand: { litigation: 5 }, compliance: { publicNotice: false }, autoPropose: [], guarantorClaimDays: 5 },
+    });
+    const caseId = await openCase({ policy: policy.name, guarantors: [guarantor] });
+    const claim = (await propose(OFFICER_LI, caseId, { type: 'guarantor_claim', rationale: 'the guarantor owns two flats', expectedRecovery: 50_000 })).json();
+    expect((await decide(SUPERVISOR_WANG, caseId, claim.measureId, 'approve')).statusCode).toBe(200);
+    expect((await report(OFFICER_LI, caseId, claim.measureId, 'in_progress', 'demanded')).statusCode).toBe(200);
+    const measures = await eventually(async () => {
+      const all = (await t.as(SUPERVISOR_WANG, { url: `/v1/cases/${caseId}` })).json().measures as Record<string, unknown>[];
+      return all.some((m) => m.type === 'litigation') ? all : undefined;
+    });
+    expect(measures).toEqual([
+      expect.objectContaining({ measureId: claim.measureId, state: 'failed' }),
+      expect.objectContaining({
+        type: 'litigation',
+        state: 'proposed',
+        parties: ['borrower', 'guarantor:1'],
+        rule: { policy: policy.name, version: policy.version, rule: 'litigation_after_failed_guarantor_claim' },
+      }),
+    ]);
+    const outbox = await eventually(async () => {
+      const rows = (await h.db.execute<{ template: string; party_role: string }>(
+        sql`select template, party_role from notification_outbox where case_id = ${caseId} and template = 'guarantor_demand'`,
+      )).rows;
+      return rows.length > 0 ? rows : undefined;
+    });
+    expect(outbox).toEqual([{ template: 'guarantor_demand', party_role: 'guarantor' }]);
+    await saveHistory('v3-guarantor-claim-missed', await h.client.workflow.getHandle(caseId).fetchHistory());
+  });
+});
+
+describe('restructuring: the schedule watched instalment by instalment', () => {
+  const dayMs = 300;
+  const scheduleFrom = (caseDate: string, days: number[], amount: number) =>
+    days.map((d) => ({ dueDate: msToDate(Date.parse(`${caseDate}T00:00:00Z`) + d * 86_400_000), amount }));
+  async function restructured(rules: { graceDays: number; maxMisses: number }, days: number[]) {
+    const policy = await addPolicyVersion(h.db, {
+      ...STANDARD_POLICY,
+      name: `restructure-${randomUUID().slice(0, 8)}`,
+      dayMs,
+      hands: STANDARD_POLICY.hands.map((rule, i) => ({ ...rule, entersAtDay: [0, 8, 400, 500, 600, 700][i]! })),
+      measureRules: { minHand: {}, compliance: { publicNotice: false }, autoPropose: [], restructuring: rules },
+    });
+    const caseId = await openCase({ policy: policy.name, overdue: 200_000 });
+    const caseDate = (await t.as(OFFICER_LI, { url: `/v1/cases/${caseId}` })).json().caseDate as string;
+    const schedule = scheduleFrom(caseDate, days, 100_000);
+    const wrong = await propose(OFFICER_LI, caseId, { type: 'restructuring', rationale: 'r', expectedRecovery: 1, schedule: scheduleFrom(caseDate, days, 90_000) });
+    expect(expectProblem(wrong, 422)).toMatchObject({ reason: 'schedule_invalid', errors: [{ field: 'schedule' }] });
+    const measure = (await propose(OFFICER_LI, caseId, { type: 'restructuring', rationale: 'two instalments', expectedRecovery: 200_000, schedule })).json();
+    expect((await decide(SUPERVISOR_WANG, caseId, measure.measureId, 'approve')).statusCode).toBe(200);
+    expect((await report(OFFICER_LI, caseId, measure.measureId, 'in_progress', 'signed')).statusCode).toBe(200);
+    return { caseId, measureId: measure.measureId as string };
+  }
+  const read = async (caseId: string) => (await t.as(OFFICER_LI, { url: `/v1/cases/${caseId}` })).json();
+
+  it('closes the case as recovered when every instalment is paid', async () => {
+    const { caseId, measureId } = await restructured({ graceDays: 3, maxMisses: 2 }, [2, 4]);
+    for (const reference of ['I-1', 'I-2']) {
+      const res = await post(OFFICER_LI, `/v1/cases/${caseId}/payments`, { amount: 100_000, reference, paidAt: new Date().toISOString() });
+      expect(res.statusCode, res.body).toBe(200);
+    }
+    const done = await read(caseId);
+    expect(done.stage).toBe('recovered');
+    expect(done.measures.find((m: { measureId: string }) => m.measureId === measureId)).toMatchObject({
+      state: 'succeeded',
+      schedule: [expect.objectContaining({ paid: 100_000 }), expect.objectContaining({ paid: 100_000 })],
+    });
+  });
+
+  it('fails after the policy\'s number of misses; the ladder goes on from the hand the case left', async () => {
+    const { caseId, measureId } = await restructured({ graceDays: 0, maxMisses: 2 }, [1, 2]);
+    const failed = await eventually(async () => {
+      const view = await read(caseId);
+      return view.measures.find((m: { measureId: string; state: string }) => m.measureId === measureId && m.state === 'failed') ? view : undefined;
+    });
+    expect(failed).toMatchObject({ stage: 'collecting', hand: 1, nextAction: { type: 'escalate', hand: 2 } });
+    const trail = (await t.as(SUPERVISOR_WANG, { url: `/v1/cases/${caseId}/events?limit=200` })).json().items as { type: string }[];
+    expect(trail.filter((e) => e.type === 'instalment_missed')).toHaveLength(2);
+    await eventually(async () => ((await read(caseId)).hand === 2 ? true : undefined));
+    await saveHistory('v3-restructuring-failed', await h.client.workflow.getHandle(caseId).fetchHistory());
   });
 });

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { addPolicyVersion } from '../../db/policies';
 import type { Database } from '../../db/client';
@@ -23,7 +23,8 @@ export function daysAgo(days: number, now = Date.now()): string {
 export function newLoan(overrides: Partial<LoanFacts> = {}): LoanFacts {
   return {
     loanId: `LN${randomUUID().slice(0, 8).toUpperCase()}`,
-    borrower: { name: 'Zhang Wei', idNumber: '110101199003071234', phone: '+8613800138000' },
+    // A borrower of its own: loans of one borrower share a household (and its one voice).
+    borrower: { name: 'Zhang Wei', idNumber: `1101011990${randomInt(10 ** 7, 10 ** 8)}`, phone: '+8613800138000' },
     branch: 'BR01',
     product: 'small_business',
     secured: true,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
+import { workflowIdForLoan } from '../../domain';
 
 /** Histories of real test cases, committed so every later change to the workflow must replay
  * them: a running case's past cannot change. */
@@ -16,9 +17,26 @@ export async function saveHistory(name: string, history: temporal.api.history.v1
   writeFileSync(join(HISTORIES_DIR, `${name}.json`), historyToJSON(history));
 }
 
-export function savedHistories(): { name: string; history: temporal.api.history.v1.IHistory }[] {
+export function savedHistories(): { name: string; workflowId: string; history: temporal.api.history.v1.IHistory }[] {
   return readdirSync(HISTORIES_DIR)
     .filter((file) => file.endsWith('.json'))
     .sort()
-    .map((file) => ({ name: file, history: historyFromJSON(JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8'))) }));
+    .map((file) => {
+      const history = historyFromJSON(JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')));
+      return { name: file, workflowId: workflowIdOf(history) ?? file, history };
+    });
+}
+
+/** A case's workflow id, from its input: the case derives its children's ids from it, so a
+ * replay must run under the id the history was recorded with. */
+function workflowIdOf(history: temporal.api.history.v1.IHistory): string | undefined {
+  const data = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+  if (!data) return undefined;
+  try {
+    const input = JSON.parse(Buffer.from(data).toString('utf8')) as { opening?: { loan?: { loanId?: string } }; continued?: { caseId?: string }; caseId?: string };
+    if (input.opening?.loan?.loanId) return workflowIdForLoan(input.opening.loan.loanId);
+    return input.continued?.caseId;
+  } catch {
+    return undefined;
+  }
 }

@@ -150,8 +150,14 @@ describe('escalation', () => {
     ]);
     expect(tasks.every((t) => t.officerId === loan.officerId && t.status === 'open')).toBe(true);
 
+    // The policy's own proposals on the way, each awaiting approval: a guarantor claim at hand 4
+    // (the loan has a guarantor), litigation at hand 6 (it is secured).
     const [row] = await h.db.select().from(cases).where(eq(cases.caseId, caseId));
-    expect(row).toMatchObject({ hand: 6, stage: 'collecting', lastEventType: 'hand_entered' });
+    expect(row).toMatchObject({ hand: 6, stage: 'collecting', lastEventType: 'measure_proposed' });
+    expect(row!.measures.map((m) => [m.type, m.state, m.rule?.rule])).toEqual([
+      ['guarantor_claim', 'proposed', 'guarantor_claim_at_hand_4'],
+      ['litigation', 'proposed', 'litigation_at_hand_6_secured'],
+    ]);
 
     const found = await eventually(async () => {
       const ids: string[] = [];

@@ -10,10 +10,8 @@ describe('replay of saved histories', () => {
     expect(histories.map((h) => h.name).length).toBeGreaterThanOrEqual(6);
   });
 
-  it.each(histories.map((h) => [h.name, h] as const))('replays %s without nondeterminism', async (_name, { name, history }) => {
-    const results = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, [
-      { workflowId: name, history },
-    ]);
+  it.each(histories.map((h) => [h.name, h] as const))('replays %s without nondeterminism', async (_name, { workflowId, history }) => {
+    const results = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, [{ workflowId, history }]);
     for await (const result of results) expect(result.error).toBeUndefined();
   });
 });

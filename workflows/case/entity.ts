@@ -8,7 +8,11 @@ import type {
 } from '../../activities/contract';
 import {
   DAY_MS,
+  DEFAULT_GUARANTOR_CLAIM_DAYS,
+  DEFAULT_LITIGATION_STEP_DAYS,
   DEFAULT_MEASURE_RULES,
+  DEFAULT_RESTRUCTURING,
+  SCHEDULED_REPAYMENT_TYPES,
   LAST_HAND,
   MEASURE_TRANSITIONS,
   OPEN_MEASURE_STATES,
@@ -40,8 +44,14 @@ import {
   type ProposeMeasure,
   type RecordContact,
   type RecordPayment,
+  type DecideWriteOff,
+  type GuarantorClaimInput,
+  type LitigationInput,
+  type LitigationResult,
+  type GuarantorClaimResult,
   type Refusal,
   type ReportMeasure,
+  type RequestWriteOff,
   type ResumeCase,
 } from '../../domain';
 import {
@@ -69,6 +79,8 @@ interface Pending {
   reassignTasksTo?: string;
   /** Measures whose state changed. */
   measureIds: string[];
+  /** What the workflow does for the case once the batch is in the ledger (child workflows). */
+  effects: Effect[];
   /** The ledger row needs rewriting even without an event. */
   dirty: boolean;
   parties?: ProjectionBatch['parties'];
@@ -86,13 +98,23 @@ export interface Messages {
   proposeMeasure: ProposeMeasure;
   decideMeasure: DecideMeasure;
   reportMeasure: ReportMeasure;
+  requestWriteOff: RequestWriteOff;
+  decideWriteOff: DecideWriteOff;
 }
 export type MessageName = keyof Messages;
 
 /** Signals and updates can come from any Temporal client, not only the validating API. */
 const isPositiveAmount = (amount: unknown): boolean => isMinorUnits(amount) && amount > 0;
 
-const emptyPending = (): Pending => ({ events: [], payments: [], notifications: [], tasks: [], measureIds: [], dirty: false });
+const emptyPending = (): Pending => ({ events: [], payments: [], notifications: [], tasks: [], measureIds: [], effects: [], dirty: false });
+
+/** Work for the workflow beyond the ledger: a guarantor claim started, told of a payment, withdrawn. */
+export type Effect =
+  | { kind: 'startGuarantorClaim'; input: GuarantorClaimInput }
+  | { kind: 'guarantorPayment'; measureId: string; payment: { payer: string; amount: number; reference: string } }
+  | { kind: 'withdrawGuarantorClaim'; measureId: string; reason: string }
+  | { kind: 'startLitigation'; input: LitigationInput }
+  | { kind: 'withdrawLitigation'; measureId: string; reason: string };
 
 const refusal = (reason: Refusal['reason'], detail: Record<string, unknown> = {}, field?: string): Refusal => ({
   reason,
@@ -101,6 +123,7 @@ const refusal = (reason: Refusal['reason'], detail: Record<string, unknown> = {}
 });
 
 type TimeItem =
+  | { kind: 'instalment'; at: number; measureId: string; index: number }
   | { kind: 'pause_end'; at: number }
   | { kind: 'promise_end'; at: number }
   | { kind: 'escalation'; at: number }
@@ -161,6 +184,11 @@ export class CaseEntity {
       measures: [],
       heldCaseMs: 0,
       hold: null,
+      writeOff: null,
+      recoveredAfterWriteOff: 0,
+      officersInvolved: loan.officerId ? [loan.officerId] : [],
+      paidByGuarantor: {},
+      legalCosts: 0,
       openedAt: new Date(nowMs).toISOString(),
       closedAt: null,
       continueAsNewAfterEvents: opening.continueAsNewAfterEvents ?? null,
@@ -185,11 +213,23 @@ export class CaseEntity {
     return new CaseEntity(upgradeState(state, nowMs));
   }
 
+  /** Collection has ended: recovered, or written off. */
   get closed(): boolean {
-    return this.state.stage === 'recovered';
+    return this.state.stage === 'recovered' || this.state.stage === 'written_off';
+  }
+
+  /** The run ends: recovered, or written off and nothing left to recover. Until then a
+   * written-off case waits, quietly, for recoveries of written-off debt. */
+  get finished(): boolean {
+    return this.state.stage === 'recovered' || (this.state.stage === 'written_off' && this.state.outstanding === 0);
   }
 
   hasPending(): boolean {
+    return this.hasProjectable() || this.pending.effects.length > 0;
+  }
+
+  /** Something for the ledger: the next batch. */
+  private hasProjectable(): boolean {
     const p = this.pending;
     return p.dirty || p.events.length > 0 || p.tasks.length > 0 || p.notifications.length > 0 || p.measureIds.length > 0;
   }
@@ -259,6 +299,10 @@ export class CaseEntity {
       const at = wallTime(state.clock, state.pause.untilCaseMs);
       candidates.push({ type: 'resume', at: new Date(at).toISOString(), hand: null });
     }
+    const nextInstalment = this.restructuring?.schedule?.find((x) => x.status === 'due');
+    if (nextInstalment) {
+      candidates.push({ type: 'instalment_due', at: new Date(this.instalmentDeadline(nextInstalment.dueDate)).toISOString(), hand: null });
+    }
     if (this.closed || candidates.length === 0) return null;
     return candidates.reduce((a, b) => (Date.parse(b.at) < Date.parse(a.at) ? b : a));
   }
@@ -294,6 +338,7 @@ export class CaseEntity {
       if (item.kind === 'pause_end') this.endPause(WORKFLOW_ACTOR, null, at, nowMs, true);
       else if (item.kind === 'promise_end') this.breakPromise(nowMs);
       else if (item.kind === 'repeat') this.repeatTask(item.index, at, nowMs);
+      else if (item.kind === 'instalment') this.instalmentFellDue(item.measureId, item.index, nowMs);
       else this.escalate(at, nowMs);
     }
     state.lastAdvancedMs = Math.max(state.lastAdvancedMs, nowMs);
@@ -313,6 +358,10 @@ export class CaseEntity {
       }
     }
     if (!state.pause) state.recurring.forEach((r, index) => items.push({ kind: 'repeat', at: wallTime(state.clock, r.nextAtCaseMs), index }));
+    const watched = this.restructuring;
+    watched?.schedule?.forEach((instalment, index) => {
+      if (instalment.status === 'due') items.push({ kind: 'instalment', at: this.instalmentDeadline(instalment.dueDate), measureId: watched.measureId, index });
+    });
     // Ties keep this order: a pause ends, a promise is judged, the case escalates, a task repeats.
     const due = items.filter((item) => item.at <= nowMs);
     return due.length === 0 ? null : due.reduce((a, b) => (b.at < a.at ? b : a));
@@ -479,7 +528,8 @@ export class CaseEntity {
    */
   refusalOf<N extends MessageName>(name: N, msg: Messages[N], nowMs: number): Refusal | null {
     const { state } = this;
-    if (this.closed) return refusal('case_closed', { stage: state.stage });
+    const recoveryAfterWriteOff = state.stage === 'written_off' && name === 'recordPayment';
+    if (this.closed && !recoveryAfterWriteOff) return refusal('case_closed', { stage: state.stage });
     const nul = containsNul(msg);
     if (nul !== null) return refusal('invalid_text', { expected: 'text without NUL (\\u0000) characters' }, nul);
     const today = this.caseToday(nowMs);
@@ -495,7 +545,7 @@ export class CaseEntity {
         const paidAtMs = Date.parse(m.paidAt);
         if (Number.isNaN(paidAtMs)) return refusal('paid_at_in_future', { expected: 'RFC 3339 date-time with zone' }, 'paidAt');
         if (paidAtMs > nowMs) return refusal('paid_at_in_future', { paidAt: m.paidAt, now: new Date(nowMs).toISOString() }, 'paidAt');
-        return null;
+        return this.payerRefusal(m.payer);
       }
       case 'promiseToPay': {
         const m = msg as PromiseToPay;
@@ -531,9 +581,135 @@ export class CaseEntity {
         return this.decisionRefusal(msg as DecideMeasure, nowMs);
       case 'reportMeasure':
         return this.reportRefusal(msg as ReportMeasure);
+      case 'requestWriteOff':
+        return this.writeOffRequestRefusal(msg as RequestWriteOff);
+      case 'decideWriteOff':
+        return this.writeOffDecisionRefusal(msg as DecideWriteOff);
       default:
         return null;
     }
+  }
+
+  // ---- payers -------------------------------------------------------------------------------
+
+  /** `guarantor:<n>` names the n-th guarantor (from 1); anything else but `borrower` is unknown. */
+  private guarantorOf(payer: string | undefined): { key: string; cap: number | null } | null {
+    const match = /^guarantor:(\d+)$/.exec(payer ?? '');
+    const guarantor = match ? this.state.loan.guarantors[Number(match[1]) - 1] : undefined;
+    return guarantor ? { key: payer!, cap: guarantor.guaranteedAmount ?? null } : null;
+  }
+
+  private payerRefusal(payer: string | undefined): Refusal | null {
+    if (payer === undefined || payer === 'borrower') return null;
+    const guarantor = this.guarantorOf(payer);
+    if (!guarantor) {
+      const known = ['borrower', ...this.state.loan.guarantors.map((_, i) => `guarantor:${i + 1}`)];
+      return refusal('unknown_payer', { payer, known }, 'payer');
+    }
+    if (guarantor.cap !== null && (this.state.paidByGuarantor[guarantor.key] ?? 0) >= guarantor.cap) {
+      return refusal('guarantee_exhausted', { payer, guaranteed: guarantor.cap });
+    }
+    return null;
+  }
+
+  // ---- write-off and accountability (呆账核销, 责任认定) ---------------------------------------
+
+  /** Litigation and enforcement are exhausted: a litigation measure ran and failed. */
+  private get litigationExhausted(): boolean {
+    return this.state.measures.some((m) => m.type === 'litigation' && m.state === 'failed');
+  }
+
+  private writeOffRequestRefusal(m: RequestWriteOff): Refusal | null {
+    const { state } = this;
+    if (state.writeOff?.state === 'requested') return refusal('write_off_pending', { requestedBy: state.writeOff.requestedBy, requestedAt: state.writeOff.requestedAt });
+    if (!isPositiveAmount(m.amount) || m.amount > state.outstanding) {
+      return refusal('invalid_amount', { expected: 'a whole number of minor units, more than 0 and at most the outstanding', outstanding: state.outstanding }, 'amount');
+    }
+    const overridden = m.overrideReason !== undefined && (m.by.role === 'supervisor' || m.by.role === 'admin');
+    if (!this.litigationExhausted && !overridden) {
+      const litigation = state.measures.filter((x) => x.type === 'litigation').map((x) => ({ measureId: x.measureId, state: x.state }));
+      return refusal('write_off_not_exhausted', { litigation, override: 'a supervisor\'s overrideReason' });
+    }
+    return null;
+  }
+
+  private writeOffDecisionRefusal(m: DecideWriteOff): Refusal | null {
+    const request = this.state.writeOff;
+    if (request?.state !== 'requested') return refusal('no_write_off_request', { writeOff: request?.state ?? null });
+    if (m.by.sub === request.requestedBy.sub) return refusal('four_eyes', { proposedBy: request.requestedBy });
+    if (m.decision === 'approve' && !m.finding) {
+      return refusal('finding_required', { expected: 'finding: { conclusion, reasoning, riskFlags }' }, 'finding');
+    }
+    return null;
+  }
+
+  private requestWriteOff(m: RequestWriteOff, nowMs: number): void {
+    this.state.writeOff = {
+      state: 'requested',
+      reason: m.reason,
+      amount: m.amount,
+      overrideReason: m.overrideReason ?? null,
+      requestedBy: m.by,
+      requestedAt: new Date(nowMs).toISOString(),
+      decision: null,
+      finding: null,
+    };
+    this.record('write_off_requested', m.by, m.requestId, nowMs, {
+      reason: m.reason,
+      amount: m.amount,
+      currency: this.state.loan.currency,
+      overrideReason: m.overrideReason ?? null,
+      litigationExhausted: this.litigationExhausted,
+    });
+  }
+
+  /** Approval charges the loss off (the accounting step, once) and ends collection (the
+   * write-off); the finding names who was involved. Rejection leaves the case collecting. */
+  private decideWriteOff(m: DecideWriteOff, nowMs: number): void {
+    const { state } = this;
+    const request = state.writeOff!;
+    const at = new Date(nowMs).toISOString();
+    request.decision = { decision: m.decision, by: m.by, at, reason: m.reason };
+    if (m.decision === 'reject') {
+      request.state = 'rejected';
+      this.record('write_off_rejected', m.by, m.requestId, nowMs, { reason: m.reason, requestedBy: request.requestedBy });
+      return;
+    }
+    const approvers = [
+      ...new Set([
+        ...state.measures.flatMap((x) => (x.decision ? [x.decision.by.sub] : [])),
+        request.requestedBy.sub,
+        m.by.sub,
+      ]),
+    ];
+    request.state = 'approved';
+    request.finding = { ...m.finding!, involved: { officers: [...state.officersInvolved], approvers } };
+    this.record('charged_off', m.by, m.requestId, nowMs, { amount: request.amount, currency: state.loan.currency, outstanding: state.outstanding });
+    for (const measure of state.measures.filter((x) => OPEN_MEASURE_STATES.includes(x.state))) {
+      if (measure.type === 'guarantor_claim' && measure.state === 'in_progress') {
+        this.pending.effects.push({ kind: 'withdrawGuarantorClaim', measureId: measure.measureId, reason: 'written off' });
+      }
+      if (measure.type === 'litigation' && measure.state === 'in_progress') {
+        this.pending.effects.push({ kind: 'withdrawLitigation', measureId: measure.measureId, reason: 'written off' });
+      }
+      measure.state = 'cancelled';
+      measure.endedAt = at;
+      measure.lastNote = 'cancelled by the write-off';
+      this.pending.measureIds.push(measure.measureId);
+    }
+    state.stage = 'written_off';
+    state.pause = null;
+    state.openPromise = null;
+    state.hold = null;
+    state.recurring = [];
+    state.closedAt = at;
+    this.record('case_written_off', m.by, m.requestId, nowMs, {
+      reason: request.reason,
+      amount: request.amount,
+      requestedBy: request.requestedBy,
+      finding: request.finding,
+      hand: state.hand,
+    });
   }
 
   // ---- the plan (一户一策) ------------------------------------------------------------------
@@ -560,6 +736,8 @@ export class CaseEntity {
     if (m.type === 'public_notice' && !rules.compliance.publicNotice) {
       return refusal('compliance_flag_off', { flag: 'compliance.publicNotice', policy: state.policy.name, version: state.policy.version }, 'type');
     }
+    const scheduleProblem = this.scheduleProblem(m);
+    if (scheduleProblem) return refusal('schedule_invalid', { problem: scheduleProblem, overdue: state.overdue, caseDate: msToDate(this.caseNow(state.lastAdvancedMs)) }, 'schedule');
     const minHand = rules.minHand[m.type] ?? 1;
     if (state.hand < minHand) return refusal('measure_not_allowed_at_hand', { type: m.type, minHand, hand: state.hand }, 'type');
     const open = this.openMeasureOf(m.type);
@@ -587,7 +765,7 @@ export class CaseEntity {
     return null;
   }
 
-  private proposeMeasure(m: ProposeMeasure, nowMs: number, rule: MeasureView['rule'] = null): void {
+  private proposeMeasure(m: ProposeMeasure, nowMs: number, rule: MeasureView['rule'] = null, parties: string[] = []): void {
     const measure: MeasureView = {
       measureId: m.measureId,
       type: m.type,
@@ -601,6 +779,8 @@ export class CaseEntity {
       startedAt: null,
       endedAt: null,
       lastNote: null,
+      parties,
+      ...(m.schedule ? { schedule: m.schedule.map((x) => ({ dueDate: x.dueDate, amount: x.amount, paid: 0, status: 'due' as const })) } : {}),
     };
     this.state.measures.push(measure);
     this.pending.measureIds.push(measure.measureId);
@@ -610,6 +790,8 @@ export class CaseEntity {
       rationale: m.rationale,
       expectedRecovery: m.expectedRecovery,
       rule,
+      parties,
+      ...(m.schedule ? { schedule: m.schedule } : {}),
     });
   }
 
@@ -643,9 +825,29 @@ export class CaseEntity {
     if (starting && SCHEDULED_MEASURE_TYPES.includes(measure.type) && !state.hold) {
       state.hold = { measureId: measure.measureId, sinceCaseMs: this.caseNow(nowMs) };
     }
-    if (ended && state.hold?.measureId === measure.measureId) {
-      state.heldCaseMs += this.caseNow(nowMs) - state.hold.sinceCaseMs;
-      state.hold = null;
+    if (ended) this.releaseHold(measure, nowMs);
+    this.settleStage();
+    if (measure.type === 'litigation') {
+      if (starting) {
+        const parties = measure.parties?.length ? measure.parties : ['borrower'];
+        measure.parties = parties;
+        this.pending.effects.push({
+          kind: 'startLitigation',
+          input: {
+            caseId: state.caseId,
+            measureId: measure.measureId,
+            currency: state.loan.currency,
+            parties,
+            stepDays: { ...DEFAULT_LITIGATION_STEP_DAYS, ...this.measureRules.litigationStepDays },
+            dayMs: state.clock.dayMs,
+          },
+        });
+      } else if (ended) this.pending.effects.push({ kind: 'withdrawLitigation', measureId: measure.measureId, reason: m.note });
+    }
+    if (measure.type === 'guarantor_claim') {
+      if (starting) this.startGuarantorClaim(measure, nowMs);
+      else if (ended) this.pending.effects.push({ kind: 'withdrawGuarantorClaim', measureId: measure.measureId, reason: m.note });
+      if (m.status === 'failed') this.proposeLitigationAfter(measure, nowMs);
     }
     this.pending.measureIds.push(measure.measureId);
     const type: CaseEventType = starting
@@ -654,6 +856,194 @@ export class CaseEntity {
         ? 'measure_progress'
         : (`measure_${m.status}` as const);
     this.record(type, m.by, m.requestId, nowMs, { measureId: m.measureId, type: measure.type, note: m.note });
+  }
+
+  // ---- restructuring and extension: a schedule watched instalment by instalment -----------
+
+  /** The restructuring or extension in progress, whose schedule the case watches. */
+  private get restructuring(): MeasureView | undefined {
+    return this.state.measures.find((x) => SCHEDULED_REPAYMENT_TYPES.includes(x.type) && x.state === 'in_progress' && x.schedule);
+  }
+
+  private get restructuringRules() {
+    return this.measureRules.restructuring ?? DEFAULT_RESTRUCTURING;
+  }
+
+  /** An instalment is missed at the end of its date plus the grace days. */
+  private instalmentDeadline(dueDate: string): number {
+    return wallTime(this.state.clock, dateToMs(dueDate) + (1 + this.restructuringRules.graceDays) * DAY_MS);
+  }
+
+  /** What is wrong with a proposal's schedule, or null; only restructuring and extension carry one. */
+  private scheduleProblem(m: ProposeMeasure): string | null {
+    const needs = SCHEDULED_REPAYMENT_TYPES.includes(m.type);
+    if (!needs) return m.schedule === undefined ? null : `is only for ${SCHEDULED_REPAYMENT_TYPES.join(' and ')}`;
+    const schedule = m.schedule ?? [];
+    if (schedule.length === 0) return 'must list at least one instalment';
+    const today = msToDate(this.caseNow(this.state.lastAdvancedMs));
+    let previous = '';
+    let total = 0;
+    for (const [i, x] of schedule.entries()) {
+      if (!isPositiveAmount(x.amount)) return `[${i}].amount must be a positive whole number of minor units`;
+      if (typeof x.dueDate !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(x.dueDate) || x.dueDate <= previous) {
+        return `[${i}].dueDate must be a YYYY-MM-DD date after the one before`;
+      }
+      if (x.dueDate < today) return `[${i}].dueDate must not be before the case's date ${today}`;
+      previous = x.dueDate;
+      total += x.amount;
+    }
+    if (total !== this.state.overdue) return `must sum to the arrears it restructures (${this.state.overdue}); it sums to ${total}`;
+    return null;
+  }
+
+  /** An instalment's date (plus grace) has passed: paid in full, or missed. Too many misses and
+   * the measure fails; the ladder goes on from the hand the case left. */
+  private instalmentFellDue(measureId: string, index: number, nowMs: number): void {
+    const measure = this.measure(measureId)!;
+    const instalment = measure.schedule![index]!;
+    instalment.status = instalment.paid >= instalment.amount ? 'paid' : 'missed';
+    this.pending.measureIds.push(measureId);
+    if (instalment.status === 'paid') return;
+    const misses = measure.schedule!.filter((x) => x.status === 'missed').length;
+    this.record('instalment_missed', WORKFLOW_ACTOR, null, nowMs, { measureId, ...instalment, misses, maxMisses: this.restructuringRules.maxMisses });
+    if (misses < this.restructuringRules.maxMisses) return;
+    measure.state = 'failed';
+    measure.endedAt = new Date(nowMs).toISOString();
+    measure.lastNote = `${misses} instalments missed`;
+    this.releaseHold(measure, nowMs);
+    this.settleStage();
+    this.record('measure_failed', WORKFLOW_ACTOR, null, nowMs, { measureId, type: measure.type, note: measure.lastNote, rule: 'restructuring.maxMisses' });
+  }
+
+  /** A payment goes to the schedule's instalments, oldest unpaid first. */
+  private payInstalments(amount: number, msg: RecordPayment, nowMs: number): void {
+    const measure = this.restructuring;
+    if (!measure) return;
+    let left = amount;
+    for (const instalment of measure.schedule!) {
+      if (left === 0) break;
+      if (instalment.status === 'paid' || instalment.paid >= instalment.amount) continue;
+      const paid = Math.min(left, instalment.amount - instalment.paid);
+      instalment.paid += paid;
+      left -= paid;
+      if (instalment.paid >= instalment.amount && instalment.status === 'due') instalment.status = 'paid';
+      if (instalment.paid >= instalment.amount) {
+        this.record('instalment_paid', msg.by, msg.requestId, nowMs, { measureId: measure.measureId, dueDate: instalment.dueDate, amount: instalment.amount });
+      }
+    }
+    this.pending.measureIds.push(measure.measureId);
+    if (measure.schedule!.every((x) => x.paid >= x.amount)) {
+      measure.state = 'succeeded';
+      measure.endedAt = new Date(nowMs).toISOString();
+      measure.lastNote = 'every instalment paid';
+      this.releaseHold(measure, nowMs);
+      this.record('measure_succeeded', WORKFLOW_ACTOR, null, nowMs, { measureId: measure.measureId, type: measure.type, note: measure.lastNote });
+    }
+  }
+
+  private releaseHold(measure: MeasureView, nowMs: number): void {
+    const { state } = this;
+    if (state.hold?.measureId !== measure.measureId) return;
+    state.heldCaseMs += this.caseNow(nowMs) - state.hold.sinceCaseMs;
+    state.hold = null;
+  }
+
+  /** Collecting, or restructured while a schedule is watched (a pause or a close outranks both). */
+  private settleStage(): void {
+    const { state } = this;
+    if (this.closed || state.pause) return;
+    state.stage = this.restructuring ? 'restructured' : 'collecting';
+  }
+
+  /** Demands of each guarantor at most what they guaranteed (the outstanding, where the loan
+   * does not say), by a deadline the policy sets; the claim runs as a child workflow. */
+  private startGuarantorClaim(measure: MeasureView, nowMs: number): void {
+    const { state } = this;
+    const demands = state.loan.guarantors.map((g, i) => ({ payer: `guarantor:${i + 1}`, cap: g.guaranteedAmount ?? state.outstanding }));
+    const days = this.measureRules.guarantorClaimDays ?? DEFAULT_GUARANTOR_CLAIM_DAYS;
+    const deadlineAt = new Date(wallTime(state.clock, this.caseNow(nowMs) + days * DAY_MS)).toISOString();
+    measure.parties = demands.map((d) => d.payer);
+    this.pending.effects.push({
+      kind: 'startGuarantorClaim',
+      input: { caseId: state.caseId, measureId: measure.measureId, currency: state.loan.currency, demands, deadlineAt },
+    });
+    this.pending.notifications.push({
+      id: `${measure.measureId}:demand`,
+      channel: 'letter',
+      template: 'guarantor_demand',
+      recipient: 'guarantors',
+      payload: { caseId: state.caseId, loanId: state.loan.loanId, currency: state.loan.currency, demands, deadlineAt },
+    });
+  }
+
+  /** The claim ended by itself: every guarantor paid, or the deadline passed. */
+  claimEnded(result: GuarantorClaimResult, nowMs: number): void {
+    const measure = this.measure(result.measureId);
+    if (!measure || measure.state !== 'in_progress' || result.outcome === 'withdrawn') return;
+    const at = new Date(nowMs).toISOString();
+    measure.state = result.outcome === 'paid' ? 'succeeded' : 'failed';
+    measure.endedAt = at;
+    measure.lastNote = result.outcome === 'paid' ? 'every guarantor paid what they guaranteed' : 'the deadline passed with demands unpaid';
+    this.pending.measureIds.push(measure.measureId);
+    this.record(result.outcome === 'paid' ? 'measure_succeeded' : 'measure_failed', WORKFLOW_ACTOR, null, nowMs, {
+      measureId: measure.measureId,
+      type: measure.type,
+      note: measure.lastNote,
+      paid: result.paid,
+    });
+    if (measure.state === 'failed') this.proposeLitigationAfter(measure, nowMs);
+  }
+
+  /** The suit ended by itself: recovered through enforcement or settled (succeeded), or
+   * enforcement exhausted (failed, which opens the way to a write-off). */
+  litigationEnded(result: LitigationResult, nowMs: number): void {
+    const measure = this.measure(result.measureId);
+    if (!measure || measure.state !== 'in_progress' || result.outcome === 'withdrawn') return;
+    measure.state = result.outcome === 'exhausted' ? 'failed' : 'succeeded';
+    measure.endedAt = new Date(nowMs).toISOString();
+    measure.lastNote = `suit ${result.outcome}`;
+    this.releaseHold(measure, nowMs);
+    this.pending.measureIds.push(measure.measureId);
+    this.record(measure.state === 'failed' ? 'measure_failed' : 'measure_succeeded', WORKFLOW_ACTOR, null, nowMs, {
+      measureId: measure.measureId,
+      type: measure.type,
+      note: measure.lastNote,
+      outcome: result.outcome,
+      legalCosts: result.legalCosts,
+    });
+  }
+
+  /** A legal cost the suit recorded: the case keeps the total. */
+  legalCost(cost: { measureId: string; amount: number; description: string }, nowMs: number): void {
+    if (!isPositiveAmount(cost.amount) || !this.measure(cost.measureId)) return;
+    this.state.legalCosts += cost.amount;
+    this.record('legal_cost_recorded', WORKFLOW_ACTOR, null, nowMs, { ...cost, currency: this.state.loan.currency, legalCostsAfter: this.state.legalCosts });
+  }
+
+  /** A failed guarantor claim proposes litigation that includes the guarantors. */
+  private proposeLitigationAfter(claim: MeasureView, nowMs: number): void {
+    const { state } = this;
+    if (this.closed || this.openMeasureOf('litigation')) return;
+    this.proposeMeasure(
+      {
+        requestId: `${claim.measureId}:litigation`,
+        by: WORKFLOW_ACTOR,
+        measureId: uuid4(),
+        type: 'litigation',
+        rationale: `Guarantor claim ${claim.measureId} failed: sue the borrower and the guarantors`,
+        expectedRecovery: 0,
+      },
+      nowMs,
+      { policy: state.policy.name, version: state.policy.version, rule: 'litigation_after_failed_guarantor_claim' },
+      ['borrower', ...(claim.parties ?? [])],
+    );
+  }
+
+  /** What the workflow must do now for the case beyond the ledger. */
+  takeEffects(): Effect[] {
+    const effects = this.pending.effects;
+    this.pending.effects = [];
+    return effects;
   }
 
   /** The policy's own proposals on entering a hand; each names its rule and still needs approval. */
@@ -746,6 +1136,10 @@ export class CaseEntity {
         return this.decideMeasure(msg as DecideMeasure, nowMs);
       case 'reportMeasure':
         return this.reportMeasure(msg as ReportMeasure, nowMs);
+      case 'requestWriteOff':
+        return this.requestWriteOff(msg as RequestWriteOff, nowMs);
+      case 'decideWriteOff':
+        return this.decideWriteOff(msg as DecideWriteOff, nowMs);
     }
   }
 
@@ -759,16 +1153,30 @@ export class CaseEntity {
 
   private recordPayment(msg: RecordPayment, nowMs: number): void {
     const { state } = this;
+    // A guarantor pays at most what they guaranteed; what exceeds it is not credited.
+    const guarantor = this.guarantorOf(msg.payer);
+    const capLeft = guarantor?.cap != null ? guarantor.cap - (state.paidByGuarantor[guarantor.key] ?? 0) : Infinity;
+    const amount = Math.min(msg.amount, capLeft);
+    if (guarantor) {
+      state.paidByGuarantor[guarantor.key] = (state.paidByGuarantor[guarantor.key] ?? 0) + amount;
+      const claim = state.measures.find((x) => x.type === 'guarantor_claim' && x.state === 'in_progress');
+      if (claim) this.pending.effects.push({ kind: 'guarantorPayment', measureId: claim.measureId, payment: { payer: guarantor.key, amount, reference: msg.reference } });
+    }
+    const afterWriteOff = state.stage === 'written_off';
     state.paymentReferences.push(msg.reference);
-    const toArrears = Math.min(msg.amount, state.overdue);
+    const toArrears = Math.min(amount, state.overdue);
     state.overdue -= toArrears;
-    state.outstanding -= Math.min(msg.amount, state.outstanding);
-    state.recovered += msg.amount;
+    state.outstanding -= Math.min(amount, state.outstanding);
+    state.recovered += amount;
+    if (afterWriteOff) state.recoveredAfterWriteOff += amount;
     const receivedAt = new Date(nowMs).toISOString();
     const eventId = this.record('payment_recorded', msg.by, msg.requestId, nowMs, {
-      amount: msg.amount,
+      amount,
       currency: state.loan.currency,
       reference: msg.reference,
+      payer: msg.payer ?? 'borrower',
+      ...(amount < msg.amount ? { paid: msg.amount, aboveGuarantee: msg.amount - amount } : {}),
+      ...(afterWriteOff ? { afterWriteOff: true } : {}),
       paidAt: msg.paidAt,
       receivedAt,
       overdueAfter: state.overdue,
@@ -778,11 +1186,12 @@ export class CaseEntity {
     });
     this.pending.payments.push({
       reference: msg.reference,
-      amount: msg.amount,
+      amount,
       paidAt: msg.paidAt,
       receivedAt,
       eventId,
       recordedBy: msg.by.sub,
+      payer: msg.payer ?? 'borrower',
     });
     const promise = state.openPromise;
     if (promise) {
@@ -796,7 +1205,8 @@ export class CaseEntity {
         });
       }
     }
-    if (state.overdue === 0) {
+    if (!afterWriteOff) this.payInstalments(amount, msg, nowMs);
+    if (state.overdue === 0 && !afterWriteOff) {
       state.stage = 'recovered';
       state.pause = null;
       state.openPromise = null;
@@ -835,6 +1245,7 @@ export class CaseEntity {
     const { state } = this;
     const from = state.officerId;
     state.officerId = msg.officerId;
+    if (!state.officersInvolved.includes(msg.officerId)) state.officersInvolved.push(msg.officerId);
     this.pending.reassignTasksTo = msg.officerId;
     this.record('officer_assigned', msg.by, msg.requestId, nowMs, { from, to: msg.officerId });
   }
@@ -867,6 +1278,7 @@ export class CaseEntity {
     state.pause = null;
     for (const r of state.recurring) r.nextAtCaseMs += pausedCaseMs;
     state.stage = 'collecting';
+    this.settleStage();
     this.record('case_resumed', by, requestId, nowMs, {
       reason: pause.reason,
       automatic,
@@ -948,6 +1360,7 @@ export class CaseEntity {
     return {
       caseId: state.caseId,
       loanId: loan.loanId,
+      householdId: loan.householdId ?? null,
       stage: state.stage,
       hand: state.hand,
       caseDate: this.caseToday(nowMs),
@@ -973,6 +1386,9 @@ export class CaseEntity {
       pause: state.pause && { reason: state.pause.reason, since: state.pause.since, until: state.pause.until },
       nextAction: this.nextAction(),
       measures: state.measures,
+      writeOff: state.writeOff,
+      recoveredAfterWriteOff: state.recoveredAfterWriteOff,
+      legalCosts: state.legalCosts,
       incidents: state.incidents,
       openedAt: state.openedAt,
       closedAt: state.closedAt,
@@ -981,9 +1397,9 @@ export class CaseEntity {
 
   /** Takes what is queued as one batch for the projection activity, or null when nothing is. */
   takeBatch(runId: string, nowMs: number): ProjectionBatch | null {
-    if (!this.hasPending() && this.pending.parties === undefined) return null;
+    if (!this.hasProjectable() && this.pending.parties === undefined) return null;
     const p = this.pending;
-    this.pending = emptyPending();
+    this.pending = { ...emptyPending(), effects: p.effects };
     const { state } = this;
     return {
       caseId: state.caseId,

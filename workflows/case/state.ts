@@ -8,6 +8,7 @@ import type {
   LoanFacts,
   MeasureView,
   PauseReason,
+  WriteOffView,
   TaskType,
 } from '../../domain';
 
@@ -97,6 +98,14 @@ export interface CaseState {
   heldCaseMs: number;
   /** The measure the ladder waits for now (restructuring, extension, litigation in progress). */
   hold: { measureId: string; sinceCaseMs: number } | null;
+  writeOff: WriteOffView | null;
+  recoveredAfterWriteOff: number;
+  /** Every officer the case has been assigned to, for the accountability finding. */
+  officersInvolved: string[];
+  /** What each guarantor (`guarantor:<n>`) has paid: never more than they guaranteed. */
+  paidByGuarantor: Record<string, number>;
+  /** Legal costs the suits recorded, in minor units. */
+  legalCosts: number;
   openedAt: string;
   closedAt: string | null;
   continueAsNewAfterEvents: number | null;
@@ -118,6 +127,11 @@ export function upgradeState(state: CaseState, nowMs: number): CaseState {
     state.measures ??= [];
     state.heldCaseMs ??= 0;
     state.hold ??= null;
+    state.writeOff ??= null;
+    state.recoveredAfterWriteOff ??= 0;
+    state.officersInvolved ??= state.officerId ? [state.officerId] : [];
+    state.paidByGuarantor ??= {};
+    state.legalCosts ??= 0;
   }
   state.stateVersion = STATE_VERSION;
   return state;

@@ -4,12 +4,14 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   log,
   patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
   sleep,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -25,6 +27,15 @@ import {
   branchKey,
   caseStageKey,
   caseStateQuery,
+  claimWithdrawnSignal,
+  guarantorClaimEndedSignal,
+  guarantorClaimWorkflowId,
+  guarantorPaymentSignal,
+  LITIGATION_WORKFLOW_TYPE,
+  legalCostSignal,
+  litigationEndedSignal,
+  litigationWithdrawnSignal,
+  litigationWorkflowId,
   collectionHandKey,
   dateToMs,
   daysPastDueKey,
@@ -41,6 +52,10 @@ import {
   proposeMeasureUpdate,
   reportMeasureSignal,
   reportMeasureUpdate,
+  requestWriteOffSignal,
+  requestWriteOffUpdate,
+  decideWriteOffSignal,
+  decideWriteOffUpdate,
   promiseToPaySignal,
   promiseToPayUpdate,
   recordContactSignal,
@@ -54,7 +69,8 @@ import {
   type MessageResult,
   type Refusal,
 } from '../../domain';
-import { CaseEntity, type MessageName, type Messages } from './entity';
+import { guarantorClaim } from '../guarantor-claim/workflow';
+import { CaseEntity, type Effect, type MessageName, type Messages } from './entity';
 import type { CaseState } from './state';
 
 /** Opens with `{ opening }`; each continue-as-new carries `{ continued }`. */
@@ -113,6 +129,8 @@ const MESSAGES: { [N in MessageName]: { signal: SignalDefinition<[Messages[N]]>;
   proposeMeasure: { signal: proposeMeasureSignal, update: proposeMeasureUpdate },
   decideMeasure: { signal: decideMeasureSignal, update: decideMeasureUpdate },
   reportMeasure: { signal: reportMeasureSignal, update: reportMeasureUpdate },
+  requestWriteOff: { signal: requestWriteOffSignal, update: requestWriteOffUpdate },
+  decideWriteOff: { signal: decideWriteOffSignal, update: decideWriteOffUpdate },
 };
 
 function refused(refusal: Refusal): ApplicationFailure {
@@ -134,7 +152,8 @@ function projectionRefusal(err: unknown): ApplicationFailure | undefined {
 }
 
 /**
- * One collection case: an entity workflow that lives until the arrears are recovered.
+ * One collection case: an entity workflow that lives until the arrears are recovered (or, once
+ * written off, until nothing is left to recover).
  * Handlers only change the entity; this loop alone talks to the outside world, so events reach
  * PostgreSQL in the order they happened.
  */
@@ -191,6 +210,21 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
   // A query sees the workflow clock of its last activation: the ledger, not the query, is
   // where days past due are current.
   setHandler(caseStateQuery, () => entity.view(Date.now()));
+  setHandler(guarantorClaimEndedSignal, (result) => {
+    syncEngine();
+    entity.advance(Date.now());
+    entity.claimEnded(result, Date.now());
+  });
+  setHandler(litigationEndedSignal, (result) => {
+    syncEngine();
+    entity.advance(Date.now());
+    entity.litigationEnded(result, Date.now());
+  });
+  setHandler(legalCostSignal, (cost) => {
+    syncEngine();
+    entity.advance(Date.now());
+    entity.legalCost(cost, Date.now());
+  });
 
   let deliveries: Promise<void> = Promise.resolve();
   const lastAttributes = new Map<string, unknown>();
@@ -212,10 +246,55 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
     }
   }
 
+  /** Child workflows of the plan: started once the ledger shows their measure in progress. */
+  async function perform(effect: Effect): Promise<void> {
+    switch (effect.kind) {
+      case 'startGuarantorClaim':
+        await startChild(guarantorClaim, {
+          workflowId: guarantorClaimWorkflowId(state.caseId, effect.input.measureId),
+          args: [effect.input],
+          // The claim outlives a continue-as-new of the case and reports to its current run.
+          parentClosePolicy: 'ABANDON',
+        });
+        return;
+      case 'startLitigation':
+        await startChild(LITIGATION_WORKFLOW_TYPE, {
+          workflowId: litigationWorkflowId(state.caseId, effect.input.measureId),
+          args: [effect.input],
+          parentClosePolicy: 'ABANDON',
+        });
+        return;
+      case 'withdrawLitigation':
+        await getExternalWorkflowHandle(litigationWorkflowId(state.caseId, effect.measureId))
+          .signal(litigationWithdrawnSignal, { reason: effect.reason })
+          .catch((err) => log.warn('the suit did not take the signal', { measureId: effect.measureId, error: String(err) }));
+        return;
+      case 'guarantorPayment':
+      case 'withdrawGuarantorClaim': {
+        const claim = getExternalWorkflowHandle(guarantorClaimWorkflowId(state.caseId, effect.measureId));
+        const sent =
+          effect.kind === 'guarantorPayment'
+            ? claim.signal(guarantorPaymentSignal, effect.payment)
+            : claim.signal(claimWithdrawnSignal, { reason: effect.reason });
+        // A claim that has already ended needs no word of it.
+        await sent.catch((err) => log.warn('the guarantor claim did not take the signal', { measureId: effect.measureId, error: String(err) }));
+        return;
+      }
+    }
+  }
+
   async function flush(): Promise<void> {
-    for (let batch = entity.takeBatch(info.runId, Date.now()); batch; batch = entity.takeBatch(info.runId, Date.now())) {
+    for (;;) {
+      const batch = entity.takeBatch(info.runId, Date.now());
+      const effects = entity.takeEffects();
+      if (!batch) {
+        for (const effect of effects) await perform(effect);
+        if (effects.length === 0) return;
+        continue;
+      }
       await project(batch);
       entity.markProjected(batch.version);
+      for (const effect of effects) await perform(effect);
       upsertChangedAttributes();
       if (batch.notifications.length > 0) {
         const deliver = engine2 ? deliverEngine2 : deliverEngine1;
@@ -283,7 +362,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
     // Engine 1 rewrote the ledger on every wake, due or not.
     else entity.advanceEngine1(Date.now(), timedOut);
     await flush();
-    if (entity.closed || continueAsNewDue()) break;
+    if (entity.finished || continueAsNewDue()) break;
     const wakeAt = entity.nextWakeMs(Date.now());
     if (engine2) {
       armTimer(wakeAt);
@@ -302,7 +381,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
     if (!allHandlersFinished()) continue;
     await deliveries;
   } while (entity.hasPending() || !allHandlersFinished());
-  if (!entity.closed) {
+  if (!entity.finished) {
     await continueAsNew<typeof collectionCase>({ continued: state });
   }
   return { caseId: state.caseId, stage: state.stage, recovered: state.recovered, closedAt: state.closedAt };

@@ -20,7 +20,7 @@ export const daysPastDueSql = sql<number>`greatest(0, floor((${caseNowMs} - ${ov
 const pausedDaysSql = sql<number>`floor((${cases.pausedCaseMs} + coalesce(${caseNowMs} - ${cases.pauseSinceCase}, 0)) / 86400000)::int`;
 const caseDateSql = sql<string>`to_char(to_timestamp(${caseNowMs} / 1000) at time zone 'UTC', 'YYYY-MM-DD')`;
 
-const caseColumns = {
+export const caseColumns = {
   ...getTableColumns(cases),
   daysPastDue: daysPastDueSql.as('days_past_due'),
   pausedDays: pausedDaysSql.as('paused_days'),
@@ -52,6 +52,7 @@ export function toCaseDetail(row: CaseRow): CaseDetail {
   return {
     caseId: row.caseId,
     loanId: row.loanId,
+    householdId: row.householdId ?? null,
     stage: row.stage as CaseDetail['stage'],
     hand: row.hand as Hand,
     caseDate: row.caseDate,
@@ -72,6 +73,9 @@ export function toCaseDetail(row: CaseRow): CaseDetail {
     pause: row.pause ?? null,
     nextAction: row.nextAction ?? null,
     measures: row.measures ?? [],
+    writeOff: row.writeOff ?? null,
+    recoveredAfterWriteOff: row.recoveredAfterWriteOff,
+    legalCosts: row.legalCosts,
     incidents: row.incidents ?? [],
     openedAt: row.openedAt.toISOString(),
     closedAt: row.closedAt ? row.closedAt.toISOString() : null,

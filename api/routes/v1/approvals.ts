@@ -53,6 +53,8 @@ const approvals: FastifyPluginAsyncTypebox = async (fastify) => {
             startedAt: r.startedAt?.toISOString() ?? null,
             endedAt: r.endedAt?.toISOString() ?? null,
             lastNote: r.lastNote,
+            parties: r.parties,
+            ...(r.schedule ? { schedule: r.schedule } : {}),
           },
         })),
       };

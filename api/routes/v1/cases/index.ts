@@ -6,6 +6,7 @@ import { CLOSED_STAGES, workflowIdForLoan, type CaseStage, type LoanFacts, type 
 import { LimitQuerySchema, RefusalListSchema, type RefusalView } from '../../../schemas/audit';
 import { assertBranch, assertCaseAccess, branchScope } from '../../../auth/access';
 import { badRequest, caseConflict, forbidden, HttpProblem, notFound, PROBLEM_TYPES } from '../../../errors';
+import { householdIdOf } from '../../../household';
 import { decodeCursor, encodeCursor, page } from '../../../pagination';
 import { callerOf } from '../../../plugins/app/authorization';
 import { toCaseDetail, toCaseEventView, type CaseRow } from '../../../plugins/app/cases-repository';
@@ -91,7 +92,7 @@ const cases: FastifyPluginAsyncTypebox = async (fastify) => {
       if (!policy) throw badRequest([{ field: 'policy', reason: `is not a known collection policy: "${policyName}"` }]);
 
       const { policy: _policyName, collateral, guarantors, officerId, ...facts } = body;
-      const loan: LoanFacts = { ...facts, collateral: collateral ?? [], guarantors: guarantors ?? [], officerId: officerId ?? null };
+      const loan: LoanFacts = { ...facts, collateral: collateral ?? [], guarantors: guarantors ?? [], officerId: officerId ?? null, householdId: householdIdOf(body.borrower.idNumber, fastify.config.HOUSEHOLD_KEY) };
       const requestId = requestIdOf(request);
       let outcome;
       try {

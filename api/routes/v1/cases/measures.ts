@@ -9,6 +9,7 @@ import {
   reportMeasureUpdate,
   type MeasureView,
 } from '../../../../domain';
+import { caseConflict } from '../../../errors';
 import { BEARER_SECURITY, CaseParamsSchema, described, IdempotencyHeadersSchema } from '../../../schemas/common';
 import {
   DecideMeasureSchema,
@@ -68,8 +69,11 @@ const measures: FastifyPluginAsyncTypebox = async (fastify) => {
         },
       });
       if (outcome.kind === 'queued') return reply.code(202).send({ caseId, requestId: outcome.requestId });
+      const measure = measureOf(outcome, measureId);
+      // The case had already taken this request id for another message: the key names that one.
+      if (!measure) throw caseConflict('idempotency_key_reused', 'This Idempotency-Key was already used for another message of this case');
       reply.header('location', `/v1/cases/${encodeURIComponent(caseId)}/measures/${measureId}`);
-      return reply.code(201).send(measureOf(outcome, measureId)!);
+      return reply.code(201).send(measure);
     },
   );
 
