@@ -45,6 +45,7 @@ function caseRow(batch: ProjectionBatch): CaseRow {
     writeOff: view.writeOff ?? null,
     recoveredAfterWriteOff: view.recoveredAfterWriteOff ?? 0,
     legalCosts: view.legalCosts ?? 0,
+    collateralStatus: view.collateralStatus ?? [],
     incidents: view.incidents ?? [],
     nextActionAt: view.nextAction ? new Date(view.nextAction.at) : null,
     lastEventType: batch.lastEvent?.type ?? null,
@@ -195,7 +196,7 @@ async function writeBatch(db: Database, batch: ProjectionBatch): Promise<void> {
       const branch = batch.view.branch;
       await tx
         .insert(caseMeasures)
-        .values(batch.measures.map((m) => ({ ...m, parties: m.parties ?? [], schedule: m.schedule ?? null, caseId: batch.caseId, episode, branch, proposedAt: new Date(m.proposedAt), startedAt: m.startedAt ? new Date(m.startedAt) : null, endedAt: m.endedAt ? new Date(m.endedAt) : null, version: batch.version })))
+        .values(batch.measures.map((m) => ({ ...m, parties: m.parties ?? [], schedule: m.schedule ?? null, covers: m.covers ?? null, proceeds: m.proceeds ?? null, caseId: batch.caseId, episode, branch, proposedAt: new Date(m.proposedAt), startedAt: m.startedAt ? new Date(m.startedAt) : null, endedAt: m.endedAt ? new Date(m.endedAt) : null, version: batch.version })))
         .onConflictDoUpdate({
           target: caseMeasures.measureId,
           set: Object.fromEntries(MEASURE_COLUMNS.map((key) => [key, sql.raw(`excluded."${caseMeasureColumns[key].name}"`)])),

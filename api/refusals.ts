@@ -63,6 +63,12 @@ function sentence(refusal: Refusal): string {
       return `schedule ${d.problem}`;
     case 'idempotency_key_reused':
       return 'This Idempotency-Key was already used for another message of this case';
+    case 'proceeds_invalid':
+      return `proceeds ${d.problem}`;
+    case 'unknown_collateral':
+      return `collateral.index must name one of the loan's ${d.collateral} collateral items (from 0)`;
+    case 'covers_invalid':
+      return `covers must name ${d.expected}`;
     case 'litigation_ended':
       return `The suit has ended (${d.outcome}) and takes no more reports`;
     case 'litigation_step_out_of_order':

@@ -20,12 +20,14 @@ import type {
   HandRule,
   MeasureDecisionView,
   MeasureRules,
+  CollateralStatus,
   InstalmentView,
   MeasureView,
   WriteOffView,
   NextActionView,
   OpenPromiseView,
   PauseView,
+  ProceedsView,
   ProjectionIncidentView,
 } from '../domain';
 
@@ -92,6 +94,7 @@ export const cases = pgTable(
     writeOff: jsonb('write_off').$type<WriteOffView>(),
     recoveredAfterWriteOff: money('recovered_after_write_off').notNull().default(0),
     legalCosts: money('legal_costs').notNull().default(0),
+    collateralStatus: jsonb('collateral_status').$type<CollateralStatus[]>().notNull().default([]),
     /** Batches the ledger refused, as the case tells them (see `projection_incidents`). */
     incidents: jsonb('incidents').$type<ProjectionIncidentView[]>().notNull().default([]),
     nextActionAt: at('next_action_at'),
@@ -321,6 +324,8 @@ export const caseMeasures = pgTable(
     lastNote: text('last_note'),
     parties: jsonb('parties').$type<string[]>().notNull().default([]),
     schedule: jsonb('schedule').$type<InstalmentView[]>(),
+    covers: jsonb('covers').$type<string[]>(),
+    proceeds: jsonb('proceeds').$type<ProceedsView[]>(),
     /** The case version that last wrote the row: a late retry never overwrites a newer state. */
     version: integer('version').notNull(),
   },

@@ -30,6 +30,8 @@ export const CASE_EVENT_TYPES = [
   'legal_cost_recorded',
   'instalment_paid',
   'instalment_missed',
+  'measure_proceeds',
+  'collateral_status_changed',
 ] as const;
 export type CaseEventType = (typeof CASE_EVENT_TYPES)[number];
 
@@ -70,6 +72,9 @@ export const REJECTION_REASONS = [
   'litigation_not_filed',
   'schedule_invalid',
   'idempotency_key_reused',
+  'proceeds_invalid',
+  'unknown_collateral',
+  'covers_invalid',
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
@@ -89,4 +94,7 @@ export const UNACCEPTABLE_VALUE_REASONS: readonly RejectionReason[] = [
   'litigation_closing_required',
   'litigation_closing_not_allowed',
   'schedule_invalid',
+  'proceeds_invalid',
+  'unknown_collateral',
+  'covers_invalid',
 ];

@@ -65,6 +65,61 @@ export interface MeasureRules {
 
 export const DEFAULT_RESTRUCTURING = { graceDays: 3, maxMisses: 2 } as const;
 
+/** Measures whose proceeds (a collateral sale, collected rent) are recorded and allocated to the
+ * household's cases they cover. */
+export const PROCEEDS_MEASURE_TYPES: readonly MeasureType[] = ['collateral_sale', 'rent_collection'];
+
+/** How a measure covering several cases shares what it recovers: pro rata to each case's
+ * arrears, or the case overdue longest first. */
+export const ALLOCATION_RULES = ['pro_rata', 'oldest_first'] as const;
+export type AllocationRule = (typeof ALLOCATION_RULES)[number];
+
+export const COLLATERAL_STATUSES = ['held', 'seized', 'for_sale', 'sold'] as const;
+export type CollateralStatus = (typeof COLLATERAL_STATUSES)[number];
+
+export interface ProceedsView {
+  reference: string;
+  gross: number;
+  costs: number;
+  net: number;
+  /** The net, shared among the cases the measure covers. */
+  allocated: { caseId: string; amount: number }[];
+  at: string;
+}
+
+/** Shares `net` among cases by the rule: pro rata to their arrears (the remainder to the
+ * largest), or the longest overdue first; never more than a case's arrears. Pure. */
+export function allocate(
+  net: number,
+  cases: { caseId: string; overdue: number; overdueSince: string }[],
+  rule: AllocationRule,
+): { caseId: string; amount: number }[] {
+  const owed = cases.filter((c) => c.overdue > 0);
+  const total = owed.reduce((sum, c) => sum + c.overdue, 0);
+  const available = Math.min(net, total);
+  if (available <= 0) return [];
+  if (rule === 'oldest_first') {
+    let left = available;
+    return [...owed]
+      .sort((a, b) => (a.overdueSince < b.overdueSince ? -1 : a.overdueSince > b.overdueSince ? 1 : a.caseId < b.caseId ? -1 : 1))
+      .map((c) => {
+        const amount = Math.min(left, c.overdue);
+        left -= amount;
+        return { caseId: c.caseId, amount };
+      })
+      .filter((x) => x.amount > 0);
+  }
+  const shares = owed.map((c) => ({ caseId: c.caseId, amount: Math.floor((available * c.overdue) / total), overdue: c.overdue }));
+  let remainder = available - shares.reduce((sum, x) => sum + x.amount, 0);
+  for (const share of [...shares].sort((a, b) => b.overdue - a.overdue)) {
+    if (remainder === 0) break;
+    const extra = Math.min(remainder, share.overdue - share.amount);
+    share.amount += extra;
+    remainder -= extra;
+  }
+  return shares.filter((x) => x.amount > 0).map(({ caseId, amount }) => ({ caseId, amount }));
+}
+
 /** Measures that replace the arrears with a schedule of instalments. */
 export const SCHEDULED_REPAYMENT_TYPES: readonly MeasureType[] = ['restructuring', 'extension'];
 
@@ -139,4 +194,10 @@ export interface MeasureView {
   parties?: string[];
   /** Restructuring and extension: the new schedule, watched instalment by instalment. */
   schedule?: InstalmentView[];
+  /** A measure covering several cases of the household: their ids (this case's first) and how
+   * its recoveries are shared. */
+  covers?: string[];
+  allocation?: AllocationRule;
+  /** Collateral sale and rent collection: what they brought in, and where it went. */
+  proceeds?: ProceedsView[];
 }

@@ -5,7 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Actor, CaseStage, Collateral, ContactChannel, ContactOutcome, FindingConclusion, Hand, Party, PauseReason } from './case';
 import type { RejectionReason } from './events';
-import type { MeasureDecision, MeasureState, MeasureType, MeasureView } from './measures';
+import type { AllocationRule, CollateralStatus, MeasureDecision, MeasureState, MeasureType, MeasureView, ProceedsView } from './measures';
 import type { CollectionPolicy } from './policy';
 
 export const TASK_QUEUE = 'collection-cases';
@@ -112,6 +112,9 @@ export interface ProposeMeasure extends MessageMeta {
   /** Restructuring and extension: instalments (case-calendar dates, ascending, minor units)
    * that sum to the arrears they replace. */
   schedule?: { dueDate: string; amount: number }[];
+  /** Other cases of the household the measure also covers (a sale recovering two loans). */
+  covers?: string[];
+  allocation?: AllocationRule;
 }
 
 /** A supervisor's decision on a proposed measure: never the proposer's own (four eyes). */
@@ -126,6 +129,11 @@ export interface ReportMeasure extends MessageMeta {
   measureId: string;
   status: Extract<MeasureState, 'in_progress' | 'succeeded' | 'failed' | 'cancelled'>;
   note: string;
+  /** A collateral sale's or rent's proceeds, and their allocation among the covered cases (made
+   * by the sender from the ledger); this case credits its own share. */
+  proceeds?: Omit<ProceedsView, 'net' | 'at'>;
+  /** The collateral's status, by its position in the loan's list. */
+  collateral?: { index: number; status: CollateralStatus };
 }
 
 /** Asks to write the debt off: allowed once litigation and enforcement are exhausted, or with a
@@ -219,6 +227,8 @@ export interface CaseView {
   recoveredAfterWriteOff: number;
   /** Legal costs the suits recorded, in minor units. */
   legalCosts: number;
+  /** Each collateral's status, by its position in the loan's list (held until seized, for sale, sold). */
+  collateralStatus: CollateralStatus[];
   /** Batches the ledger refused (newest last): their events are set aside in `projection_incidents`. */
   incidents: ProjectionIncidentView[];
   openedAt: string;

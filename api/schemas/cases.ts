@@ -3,6 +3,7 @@ import {
   CASE_EVENT_TYPES,
   CASE_STAGES,
   COLLATERAL_KINDS,
+  COLLATERAL_STATUSES,
   CURRENCY_PATTERN,
   LAST_HAND,
   NEXT_ACTION_TYPES,
@@ -161,6 +162,9 @@ const caseViewProperties = {
     description: 'Recovered after the write-off, in minor units (counted in `recovered` too)',
   }),
   legalCosts: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Legal costs the suits recorded, in minor units' }),
+  collateralStatus: Type.Array(StringEnum(COLLATERAL_STATUSES), {
+    description: 'Each collateral item\'s status, by its position in `collateral` (held, seized, for_sale, sold)',
+  }),
   incidents: Type.Array(ProjectionIncidentSchema, {
     description: 'Batches the ledger refused for their data (set aside for a supervisor; the case went on), newest last',
   }),

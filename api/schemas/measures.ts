@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
-import { MEASURE_DECISIONS, MEASURE_STATES, MEASURE_TYPES } from '../../domain';
-import { ActorSchema, CaseIdSchema, LongTextSchema, MinorUnitsSchema, Nullable, StringEnum } from './common';
+import { ALLOCATION_RULES, COLLATERAL_STATUSES, MEASURE_DECISIONS, MEASURE_STATES, MEASURE_TYPES } from '../../domain';
+import { ActorSchema, CaseIdSchema, LongTextSchema, MinorUnitsSchema, Nullable, StringEnum, Text } from './common';
 
 export const MeasureIdSchema = Type.String({ format: 'uuid', description: 'A measure of the plan' });
 export const MeasureParamsSchema = Type.Object({ caseId: CaseIdSchema, measureId: MeasureIdSchema });
@@ -30,6 +30,16 @@ export const ProposeMeasureSchema = Type.Object(
         },
       ),
     ),
+    covers: Type.Optional(
+      Type.Array(CaseIdSchema, {
+        minItems: 1,
+        maxItems: 50,
+        description: 'Collateral sale and rent collection: other cases of the same household the measure also recovers',
+      }),
+    ),
+    allocation: Type.Optional(
+      StringEnum(ALLOCATION_RULES, { description: 'How recoveries are shared among the covered cases: pro_rata to arrears (default) or oldest_first' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -45,6 +55,22 @@ export const ReportMeasureSchema = Type.Object(
       description: 'in_progress starts an approved measure (or reports progress on a running one); the others end it',
     }),
     note: LongTextSchema,
+    proceeds: Type.Optional(
+      Type.Object(
+        {
+          reference: Text({ minLength: 1, maxLength: 100, description: 'The proceeds\' reference (the sale, the rent receipt); unique within the measure' }),
+          gross: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'What the sale or the rent brought in, in minor units' }),
+          costs: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Its costs (fees, taxes), in minor units' }),
+        },
+        { additionalProperties: false, description: 'Collateral sale and rent collection: the net is shared among the covered cases by the measure\'s rule' },
+      ),
+    ),
+    collateral: Type.Optional(
+      Type.Object(
+        { index: Type.Integer({ minimum: 0, maximum: 49 }), status: StringEnum(COLLATERAL_STATUSES) },
+        { additionalProperties: false, description: 'A collateral item\'s status, by its position in the loan\'s list' },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -75,6 +101,20 @@ export const MeasureSchema = Type.Object({
         status: StringEnum(['due', 'paid', 'missed'] as const),
       }),
       { description: 'Restructuring and extension: the schedule, instalment by instalment' },
+    ),
+  ),
+  covers: Type.Optional(Type.Array(Type.String(), { description: 'The cases it covers, this case first' })),
+  allocation: Type.Optional(StringEnum(ALLOCATION_RULES)),
+  proceeds: Type.Optional(
+    Type.Array(
+      Type.Object({
+        reference: Type.String(),
+        gross: Type.Integer(),
+        costs: Type.Integer(),
+        net: Type.Integer(),
+        allocated: Type.Array(Type.Object({ caseId: Type.String(), amount: Type.Integer() })),
+        at: Type.String(),
+      }),
     ),
   ),
   parties: Type.Optional(

@@ -53,6 +53,7 @@ function openingBatch(): ProjectionBatch {
       writeOff: null,
       recoveredAfterWriteOff: 0,
       legalCosts: 0,
+      collateralStatus: [],
       incidents: [],
       openedAt: now,
       closedAt: null,

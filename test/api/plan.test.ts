@@ -366,3 +366,52 @@ describe('restructuring: the schedule watched instalment by instalment', () => {
     await saveHistory('v3-restructuring-failed', await h.client.workflow.getHandle(caseId).fetchHistory());
   });
 });
+
+describe('a collateral sale covering two cases of one household', () => {
+  it('records the proceeds and the collateral\'s status, and shares the net pro rata among the cases, once', async () => {
+    const borrower = { name: 'Wang Fang', idNumber: `11010119850${Math.floor(Math.random() * 1e7)}`, phone: '+8613700137000' };
+    const first = await openCase({ borrower, overdue: 600_000, outstanding: 5_000_000 });
+    const second = await openCase({ borrower, overdue: 300_000, outstanding: 2_000_000 });
+    const stranger = await openCase({ overdue: 100_000 });
+    expectProblem(await propose(OFFICER_LI, first, { type: 'collateral_sale', rationale: 'sell', expectedRecovery: 1, covers: [stranger] }), 400, ['covers.0']);
+    const sale = (
+      await propose(OFFICER_LI, first, { type: 'collateral_sale', rationale: 'sell the shop unit for both loans', expectedRecovery: 900_000, covers: [second] })
+    ).json();
+    expect(sale).toMatchObject({ covers: [first, second], allocation: 'pro_rata' });
+    expect((await decide(SUPERVISOR_WANG, first, sale.measureId, 'approve')).statusCode).toBe(200);
+    const seized = await post(OFFICER_LI, `/v1/cases/${first}/measures/${sale.measureId}/progress`, {
+      status: 'in_progress',
+      note: 'court seized the unit',
+      collateral: { index: 0, status: 'seized' },
+    });
+    expect(seized.statusCode, seized.body).toBe(200);
+    const key = `sale-${randomUUID()}`;
+    const body = { status: 'succeeded', note: 'sold at auction', proceeds: { reference: 'AUCTION-7', gross: 1_000_000, costs: 100_000 }, collateral: { index: 0, status: 'sold' } };
+    const sold = await post(OFFICER_LI, `/v1/cases/${first}/measures/${sale.measureId}/progress`, body, key);
+    expect(sold.statusCode, sold.body).toBe(200);
+    expect(sold.json().proceeds).toEqual([
+      expect.objectContaining({
+        reference: 'AUCTION-7',
+        net: 900_000,
+        allocated: [
+          { caseId: first, amount: 600_000 },
+          { caseId: second, amount: 300_000 },
+        ],
+      }),
+    ]);
+    expect((await post(OFFICER_LI, `/v1/cases/${first}/measures/${sale.measureId}/progress`, body, key)).statusCode).toBe(200); // a retry
+    const one = (await t.as(SUPERVISOR_WANG, { url: `/v1/cases/${first}` })).json();
+    expect(one).toMatchObject({ recovered: 600_000, stage: 'recovered', collateralStatus: ['sold'] });
+    const two = (await t.as(SUPERVISOR_WANG, { url: `/v1/cases/${second}` })).json();
+    expect(two).toMatchObject({ recovered: 300_000, stage: 'recovered' });
+    const payers = await h.db.execute<{ case_id: string; amount: string; payer: string }>(
+      sql`select case_id, amount, payer from payments where case_id in (${first}, ${second}) order by case_id`,
+    );
+    expect(payers.rows.map((r) => [r.case_id, Number(r.amount), r.payer]).sort()).toEqual(
+      [
+        [first, 600_000, `measure:${sale.measureId}`],
+        [second, 300_000, `measure:${sale.measureId}`],
+      ].sort(),
+    );
+  });
+});

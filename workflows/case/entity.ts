@@ -12,6 +12,7 @@ import {
   DEFAULT_LITIGATION_STEP_DAYS,
   DEFAULT_MEASURE_RULES,
   DEFAULT_RESTRUCTURING,
+  PROCEEDS_MEASURE_TYPES,
   SCHEDULED_REPAYMENT_TYPES,
   LAST_HAND,
   MEASURE_TRANSITIONS,
@@ -46,6 +47,7 @@ import {
   type RecordPayment,
   type DecideWriteOff,
   type GuarantorClaimInput,
+  type ProceedsView,
   type LitigationInput,
   type LitigationResult,
   type GuarantorClaimResult,
@@ -189,6 +191,7 @@ export class CaseEntity {
       officersInvolved: loan.officerId ? [loan.officerId] : [],
       paidByGuarantor: {},
       legalCosts: 0,
+      collateralStatus: loan.collateral.map(() => 'held'),
       openedAt: new Date(nowMs).toISOString(),
       closedAt: null,
       continueAsNewAfterEvents: opening.continueAsNewAfterEvents ?? null,
@@ -600,7 +603,8 @@ export class CaseEntity {
   }
 
   private payerRefusal(payer: string | undefined): Refusal | null {
-    if (payer === undefined || payer === 'borrower') return null;
+    // `measure:<id>`: a share of a measure's proceeds (a collateral sale covering this case).
+    if (payer === undefined || payer === 'borrower' || /^measure:[0-9a-f-]{36}$/.test(payer)) return null;
     const guarantor = this.guarantorOf(payer);
     if (!guarantor) {
       const known = ['borrower', ...this.state.loan.guarantors.map((_, i) => `guarantor:${i + 1}`)];
@@ -736,6 +740,9 @@ export class CaseEntity {
     if (m.type === 'public_notice' && !rules.compliance.publicNotice) {
       return refusal('compliance_flag_off', { flag: 'compliance.publicNotice', policy: state.policy.name, version: state.policy.version }, 'type');
     }
+    if (m.covers !== undefined && (!PROCEEDS_MEASURE_TYPES.includes(m.type) || m.covers.includes(state.caseId) || new Set(m.covers).size !== m.covers.length)) {
+      return refusal('covers_invalid', { expected: `other cases of the household, for ${PROCEEDS_MEASURE_TYPES.join(' or ')}` }, 'covers');
+    }
     const scheduleProblem = this.scheduleProblem(m);
     if (scheduleProblem) return refusal('schedule_invalid', { problem: scheduleProblem, overdue: state.overdue, caseDate: msToDate(this.caseNow(state.lastAdvancedMs)) }, 'schedule');
     const minHand = rules.minHand[m.type] ?? 1;
@@ -762,7 +769,43 @@ export class CaseEntity {
     if (!measure) return refusal('unknown_measure', { measureId: m.measureId }, 'measureId');
     const allowed = MEASURE_TRANSITIONS[measure.state] ?? [];
     if (!allowed.includes(m.status)) return refusal('measure_transition_not_allowed', { state: measure.state, allowed }, 'status');
+    if (m.proceeds) {
+      const p = m.proceeds;
+      const problem = !PROCEEDS_MEASURE_TYPES.includes(measure.type)
+        ? `are recorded only for ${PROCEEDS_MEASURE_TYPES.join(' and ')}`
+        : measure.state !== 'in_progress' && !(measure.state === 'approved' && m.status === 'in_progress')
+          ? 'are recorded while the measure is in progress'
+          : !isMinorUnits(p.gross) || !isMinorUnits(p.costs) || p.costs > p.gross
+            ? 'gross and costs must be whole minor units, costs at most gross'
+            : (measure.proceeds ?? []).some((x) => x.reference === p.reference)
+              ? `${p.reference} is already recorded`
+              : p.allocated.some((a) => !measure.covers?.includes(a.caseId) || !isPositiveAmount(a.amount)) ||
+                  p.allocated.reduce((sum, a) => sum + a.amount, 0) > p.gross - p.costs
+                ? 'are allocated only to the cases the measure covers, never beyond the net'
+                : null;
+      if (problem) return refusal('proceeds_invalid', { problem, covers: measure.covers ?? [] }, 'proceeds');
+    }
+    if (m.collateral && !(m.collateral.index >= 0 && m.collateral.index < this.state.loan.collateral.length)) {
+      return refusal('unknown_collateral', { collateral: this.state.loan.collateral.length }, 'collateral.index');
+    }
     return null;
+  }
+
+  /** Proceeds of a sale or of rent: recorded on the measure, this case's share credited at once
+   * (the sender credits the other covered cases theirs). */
+  private recordProceeds(measure: MeasureView, m: ReportMeasure, nowMs: number): void {
+    const { state } = this;
+    const p = m.proceeds!;
+    const view: ProceedsView = { ...p, net: p.gross - p.costs, at: new Date(nowMs).toISOString() };
+    (measure.proceeds ??= []).push(view);
+    this.record('measure_proceeds', m.by, m.requestId, nowMs, { measureId: measure.measureId, type: measure.type, ...view, currency: state.loan.currency });
+    const own = p.allocated.find((a) => a.caseId === state.caseId);
+    if (own && own.amount > 0) {
+      this.recordPayment(
+        { requestId: m.requestId, by: m.by, amount: Math.min(own.amount, state.outstanding), paidAt: view.at, reference: `${p.reference}@${measure.measureId}`, payer: `measure:${measure.measureId}` },
+        nowMs,
+      );
+    }
   }
 
   private proposeMeasure(m: ProposeMeasure, nowMs: number, rule: MeasureView['rule'] = null, parties: string[] = []): void {
@@ -781,6 +824,9 @@ export class CaseEntity {
       lastNote: null,
       parties,
       ...(m.schedule ? { schedule: m.schedule.map((x) => ({ dueDate: x.dueDate, amount: x.amount, paid: 0, status: 'due' as const })) } : {}),
+      ...(PROCEEDS_MEASURE_TYPES.includes(m.type)
+        ? { covers: [this.state.caseId, ...(m.covers ?? [])], allocation: m.allocation ?? 'pro_rata', proceeds: [] }
+        : {}),
     };
     this.state.measures.push(measure);
     this.pending.measureIds.push(measure.measureId);
@@ -813,6 +859,12 @@ export class CaseEntity {
   private reportMeasure(m: ReportMeasure, nowMs: number): void {
     const { state } = this;
     const measure = this.measure(m.measureId)!;
+    if (m.collateral && state.collateralStatus[m.collateral.index] !== m.collateral.status) {
+      const from = state.collateralStatus[m.collateral.index];
+      state.collateralStatus[m.collateral.index] = m.collateral.status;
+      this.record('collateral_status_changed', m.by, m.requestId, nowMs, { measureId: m.measureId, index: m.collateral.index, from, to: m.collateral.status });
+    }
+    if (m.proceeds) this.recordProceeds(measure, m, nowMs);
     const at = new Date(nowMs).toISOString();
     const starting = measure.state === 'approved' && m.status === 'in_progress';
     measure.state = m.status;
@@ -1389,6 +1441,7 @@ export class CaseEntity {
       writeOff: state.writeOff,
       recoveredAfterWriteOff: state.recoveredAfterWriteOff,
       legalCosts: state.legalCosts,
+      collateralStatus: state.collateralStatus,
       incidents: state.incidents,
       openedAt: state.openedAt,
       closedAt: state.closedAt,

@@ -3,6 +3,7 @@ import type {
   CaseClock,
   CaseEventType,
   CaseStage,
+  CollateralStatus,
   CollectionPolicy,
   Hand,
   LoanFacts,
@@ -106,6 +107,7 @@ export interface CaseState {
   paidByGuarantor: Record<string, number>;
   /** Legal costs the suits recorded, in minor units. */
   legalCosts: number;
+  collateralStatus: CollateralStatus[];
   openedAt: string;
   closedAt: string | null;
   continueAsNewAfterEvents: number | null;
@@ -132,6 +134,7 @@ export function upgradeState(state: CaseState, nowMs: number): CaseState {
     state.officersInvolved ??= state.officerId ? [state.officerId] : [];
     state.paidByGuarantor ??= {};
     state.legalCosts ??= 0;
+    state.collateralStatus ??= state.loan.collateral.map(() => 'held');
   }
   state.stateVersion = STATE_VERSION;
   return state;

@@ -76,6 +76,7 @@ export function toCaseDetail(row: CaseRow): CaseDetail {
     writeOff: row.writeOff ?? null,
     recoveredAfterWriteOff: row.recoveredAfterWriteOff,
     legalCosts: row.legalCosts,
+    collateralStatus: row.collateralStatus ?? [],
     incidents: row.incidents ?? [],
     openedAt: row.openedAt.toISOString(),
     closedAt: row.closedAt ? row.closedAt.toISOString() : null,

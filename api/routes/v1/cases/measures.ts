@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
 import {
+  CLOSED_STAGES,
+  allocate,
+  recordPaymentUpdate,
+  type CaseStage,
   decideMeasureSignal,
   decideMeasureUpdate,
   proposeMeasureSignal,
@@ -9,7 +14,11 @@ import {
   reportMeasureUpdate,
   type MeasureView,
 } from '../../../../domain';
-import { caseConflict } from '../../../errors';
+import { branchScope } from '../../../auth/access';
+import type { Caller } from '../../../auth/tokens';
+import { badRequest, caseConflict, notFound, serviceUnavailable } from '../../../errors';
+import { callerOf } from '../../../plugins/app/authorization';
+import { sendMessage } from '../../../temporal/cases';
 import { BEARER_SECURITY, CaseParamsSchema, described, IdempotencyHeadersSchema } from '../../../schemas/common';
 import {
   DecideMeasureSchema,
@@ -28,9 +37,35 @@ function measureIdFor(requestId: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** The measure a message concerned, from the case's answer. */
-function measureOf(outcome: Delivered, measureId: string): MeasureView | undefined {
-  return outcome.kind === 'applied' ? outcome.result.case.measures.find((m) => m.measureId === measureId) : undefined;
+/** Covered cases are other cases of this case's household, in the same currency, within the caller's reach. */
+async function checkCovers(fastify: FastifyInstance, caller: Caller, caseId: string, covers: string[]): Promise<void> {
+  const own = await fastify.casesRepository.findCase(caseId);
+  if (!own) throw notFound(`No case ${caseId}`);
+  for (const [i, other] of covers.entries()) {
+    const row = await fastify.casesRepository.findCase(other);
+    const sameHousehold = row && own.householdId !== null && row.householdId === own.householdId && row.currency === own.currency;
+    if (!sameHousehold || CLOSED_STAGES.includes(row.stage as CaseStage) || branchScope(caller) !== null && row.branch !== branchScope(caller)) {
+      throw badRequest([{ field: `covers.${i}`, reason: `must be an open case of the same household and currency within your branch: ${other} is not` }]);
+    }
+  }
+}
+
+/** The shares of a measure's net among the cases it covers, by its rule, from the ledger. */
+async function allocationOf(fastify: FastifyInstance, caseId: string, measureId: string, net: number) {
+  const own = await fastify.casesRepository.findCase(caseId);
+  const measure = own?.measures.find((m) => m.measureId === measureId);
+  if (!own || !measure) return [];
+  const covered = await Promise.all((measure.covers ?? [caseId]).map((id) => fastify.casesRepository.findCase(id)));
+  const open = covered.filter((row): row is NonNullable<typeof row> => row !== undefined && !CLOSED_STAGES.includes(row.stage as CaseStage));
+  return allocate(net, open.map((row) => ({ caseId: row.caseId, overdue: row.overdue, overdueSince: row.overdueSince })), measure.allocation ?? 'pro_rata');
+}
+
+/** The measure a message concerned, from the case's answer. A case without it had already taken
+ * the request id for another message (in an earlier run): the key names that one. */
+function answeredMeasure(outcome: Delivered, measureId: string): MeasureView {
+  const measure = outcome.kind === 'applied' ? outcome.result.case.measures.find((m) => m.measureId === measureId) : undefined;
+  if (!measure) throw caseConflict('idempotency_key_reused', 'This Idempotency-Key was already used for another message of this case');
+  return measure;
 }
 
 /**
@@ -56,6 +91,7 @@ const measures: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       const { caseId } = request.params;
+      if (request.body.covers) await checkCovers(fastify, callerOf(request), caseId, request.body.covers);
       let measureId = '';
       const outcome = await deliverMessage(fastify, request, {
         caseId,
@@ -69,9 +105,7 @@ const measures: FastifyPluginAsyncTypebox = async (fastify) => {
         },
       });
       if (outcome.kind === 'queued') return reply.code(202).send({ caseId, requestId: outcome.requestId });
-      const measure = measureOf(outcome, measureId);
-      // The case had already taken this request id for another message: the key names that one.
-      if (!measure) throw caseConflict('idempotency_key_reused', 'This Idempotency-Key was already used for another message of this case');
+      const measure = answeredMeasure(outcome, measureId);
       reply.header('location', `/v1/cases/${encodeURIComponent(caseId)}/measures/${measureId}`);
       return reply.code(201).send(measure);
     },
@@ -104,7 +138,7 @@ const measures: FastifyPluginAsyncTypebox = async (fastify) => {
         message: (meta) => ({ ...request.body, ...meta, measureId }),
       });
       if (outcome.kind === 'queued') return reply.code(202).send({ caseId, requestId: outcome.requestId });
-      return reply.code(200).send(measureOf(outcome, measureId)!);
+      return reply.code(200).send(answeredMeasure(outcome, measureId));
     },
   );
 
@@ -126,16 +160,39 @@ const measures: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       const { caseId, measureId } = request.params;
+      const { proceeds, ...report } = request.body;
+      // Proceeds are shared among the covered cases by the measure's rule, from their arrears now.
+      const allocated = proceeds ? await allocationOf(fastify, caseId, measureId, proceeds.gross - proceeds.costs) : [];
       const outcome = await deliverMessage(fastify, request, {
         caseId,
         permission: 'message',
         update: reportMeasureUpdate,
         signal: reportMeasureSignal,
         queue: request.query.async ?? false,
-        message: (meta) => ({ ...request.body, ...meta, measureId }),
+        message: (meta) => ({ ...report, ...meta, measureId, ...(proceeds ? { proceeds: { ...proceeds, allocated } } : {}) }),
       });
       if (outcome.kind === 'queued') return reply.code(202).send({ caseId, requestId: outcome.requestId });
-      return reply.code(200).send(measureOf(outcome, measureId)!);
+      const measure = answeredMeasure(outcome, measureId);
+      // The other covered cases are credited their shares, each once (its reference and request id
+      // follow from this request's).
+      for (const share of allocated.filter((a) => a.caseId !== caseId)) {
+        const credited = await sendMessage(fastify.temporal, share.caseId, recordPaymentUpdate, {
+          requestId: `${outcome.requestId}:${share.caseId}`,
+          by: { sub: callerOf(request).sub, role: callerOf(request).role },
+          sentAt: new Date().toISOString(),
+          amount: share.amount,
+          paidAt: new Date().toISOString(),
+          reference: `${proceeds!.reference}@${measureId}`,
+          payer: `measure:${measureId}`,
+        });
+        if (credited.kind === 'timeout') {
+          throw serviceUnavailable(`The share of ${share.caseId} is not credited yet; retry with the same Idempotency-Key to finish (nothing is credited twice)`);
+        }
+        if (credited.kind === 'refused' && credited.refusal.reason !== 'duplicate_reference') {
+          request.log.warn({ caseId: share.caseId, reason: credited.refusal.reason }, 'a covered case refused its share');
+        }
+      }
+      return reply.code(200).send(measure);
     },
   );
 };

@@ -111,7 +111,7 @@ function registerMessageRoute<S extends TObject, M extends MessageMeta>(fastify:
   );
 }
 
-export type Delivered = { kind: 'queued'; requestId: string } | { kind: 'applied'; result: MessageResult; row: CaseRow };
+export type Delivered = { kind: 'queued'; requestId: string } | { kind: 'applied'; requestId: string; result: MessageResult; row: CaseRow };
 
 /**
  * Brings a message to its case, checked against the caller's reach: queued durably as a signal
@@ -151,7 +151,7 @@ export async function deliverMessage<M extends MessageMeta>(
   const outcome = await sendMessage(fastify.temporal, caseId, options.update, message);
   switch (outcome.kind) {
     case 'applied':
-      return { kind: 'applied', result: outcome.result, row: (await repository.findCase(caseId)) ?? row };
+      return { kind: 'applied', requestId: message.requestId, result: outcome.result, row: (await repository.findCase(caseId)) ?? row };
     case 'refused':
       await repository
         .recordRefusal(caseId, options.update.name, message, outcome.refusal)
