@@ -27,9 +27,22 @@ export interface LoanFacts {
   collateral: Collateral[];
   guarantors: Guarantor[];
   officerId?: string | null;
+  /** Who made the loan and what was known then: the accountability finding after a write-off
+   * names them. Absent where intake does not know. */
+  origination?: Origination;
   /** The borrower's household (一户): a keyed hash of the ID number, never the number itself.
    * Absent on loans taken in before households. */
   householdId?: string | null;
+}
+
+export interface Origination {
+  /** The loan officer (信贷经理) who originated it. */
+  officerId: string;
+  /** Who approved it (the branch, head-office reviewers). */
+  approvedBy: string[];
+  /** Risk flags known at origination (an officer's doubts, a non-compliant purpose, pushed
+   * through against review advice…). */
+  riskFlags: string[];
 }
 
 /** A guarantor and what they guaranteed (minor units of the loan's currency): the most a
@@ -166,7 +179,11 @@ export interface WriteOffView {
   requestedBy: Actor;
   requestedAt: string;
   decision: { decision: MeasureDecision; by: Actor; at: string; reason: string } | null;
-  finding: (AccountabilityFinding & { involved: { officers: string[]; approvers: string[] } }) | null;
+  finding:
+    | (AccountabilityFinding & {
+        involved: { officers: string[]; approvers: string[]; origination: Origination | null };
+      })
+    | null;
 }
 
 export type OpenCaseRequest = MessageMeta;

@@ -66,6 +66,18 @@ export const GuarantorSchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const OriginationSchema = Type.Object(
+  {
+    officerId: SubjectSchema,
+    approvedBy: Type.Array(SubjectSchema, { maxItems: 20, description: 'Who approved the loan' }),
+    riskFlags: Type.Array(Text({ minLength: 1, maxLength: 200 }), {
+      maxItems: 50,
+      description: 'Risk flags known at origination (officer\'s doubts, non-compliant purpose, pushed through against review advice…)',
+    }),
+  },
+  { additionalProperties: false, description: 'Who made the loan and what was known then; a write-off\'s accountability finding names them' },
+);
+
 export const CollateralSchema = Type.Object(
   {
     kind: StringEnum(COLLATERAL_KINDS),
@@ -93,6 +105,7 @@ export const OpenCaseSchema = Type.Object(
     collateral: Type.Optional(Type.Array(CollateralSchema, { maxItems: 50, default: [] })),
     guarantors: Type.Optional(Type.Array(GuarantorSchema, { maxItems: 20, default: [] })),
     officerId: Type.Optional(Nullable(SubjectSchema, { description: 'The officer to assign the case to' })),
+    origination: Type.Optional(OriginationSchema),
     policy: Type.Optional(
       Type.String({ pattern: POLICY_NAME_PATTERN, description: 'Collection policy name; its latest version is used', default: 'standard' }),
     ),

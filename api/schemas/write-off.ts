@@ -52,7 +52,11 @@ export const WriteOffSchema = Type.Object({
       conclusion: StringEnum(FINDING_CONCLUSIONS),
       reasoning: Type.String(),
       riskFlags: Type.Array(Type.String()),
-      involved: Type.Object({ officers: Type.Array(Type.String()), approvers: Type.Array(Type.String()) }),
+      involved: Type.Object({
+        officers: Type.Array(Type.String()),
+        approvers: Type.Array(Type.String()),
+        origination: Nullable(Type.Object({ officerId: Type.String(), approvedBy: Type.Array(Type.String()), riskFlags: Type.Array(Type.String()) })),
+      }),
     }),
   ),
 });

@@ -177,7 +177,8 @@ describe('write-off and accountability', () => {
   const finding = { conclusion: 'process_failure', reasoning: 'collateral valued without a site visit', riskFlags: ['second_mortgage'] };
 
   it('needs exhausted litigation or a supervisor\'s override, a second supervisor, and a finding; books the loss once', async () => {
-    const caseId = await openCase({ overdue: 500_000 });
+    const origination = { officerId: 'officer-sun', approvedBy: ['branch-head-liu'], riskFlags: ['pushed_through_against_review_advice'] };
+    const caseId = await openCase({ overdue: 500_000, origination });
     const request = { reason: 'borrower emigrated; no assets left', amount: 500_000 };
     expect(expectProblem(await post(OFFICER_LI, `/v1/cases/${caseId}/write-off`, request), 409).reason).toBe('write_off_not_exhausted');
     const requested = await post(SUPERVISOR_WANG, `/v1/cases/${caseId}/write-off`, { ...request, overrideReason: 'no assets in the country' });
@@ -203,7 +204,12 @@ describe('write-off and accountability', () => {
       writeOff: {
         state: 'approved',
         decision: { by: { sub: 'supervisor-zhou' } },
-        finding: { ...finding, involved: { officers: ['officer-li'], approvers: expect.arrayContaining(['supervisor-wang', 'supervisor-zhou']) } },
+        finding: {
+          conclusion: finding.conclusion,
+          reasoning: finding.reasoning,
+          riskFlags: ['pushed_through_against_review_advice', 'second_mortgage'],
+          involved: { officers: ['officer-li'], approvers: expect.arrayContaining(['supervisor-wang', 'supervisor-zhou']), origination },
+        },
       },
     });
     expect(expectProblem(await decision(SUPERVISOR_ZHOU, { decision: 'approve', reason: 'twice', finding }), 409).reason).toBe('case_closed');
@@ -256,6 +262,20 @@ describe('payers', () => {
 });
 
 describe('the guarantor claim, a child workflow of the case', () => {
+  it('ends when the guarantor refuses: the claim is withdrawn and litigation including them proposed', async () => {
+    const guarantorWho = { name: 'Li Na', idNumber: '110101198805051111', phone: '+8613900139000', guaranteedAmount: 80_000 };
+    const caseId = await openCase({ guarantors: [guarantorWho] });
+    const claim = (await propose(OFFICER_LI, caseId, { type: 'guarantor_claim', rationale: 'demand', expectedRecovery: 80_000 })).json();
+    expect((await decide(SUPERVISOR_WANG, caseId, claim.measureId, 'approve')).statusCode).toBe(200);
+    expect((await report(OFFICER_LI, caseId, claim.measureId, 'in_progress', 'demanded')).statusCode).toBe(200);
+    const child = h.client.workflow.getHandle(`${caseId}/guarantor-claim/${claim.measureId}`);
+    await eventually(async () => ((await child.describe()).status.name === 'RUNNING' ? true : undefined));
+    expect((await report(OFFICER_LI, caseId, claim.measureId, 'failed', 'the guarantor refused in writing')).statusCode).toBe(200);
+    expect((await child.result()).outcome).toBe('withdrawn');
+    const measures = (await t.as(SUPERVISOR_WANG, { url: `/v1/cases/${caseId}` })).json().measures;
+    expect(measures[1]).toMatchObject({ type: 'litigation', state: 'proposed', parties: ['borrower', 'guarantor:1'] });
+  });
+
   const guarantor = { name: 'Li Na', idNumber: '110101198805051111', phone: '+8613900139000', guaranteedAmount: 50_000 };
   const measureOfCase = async (caseId: string, measureId: string) =>
     ((await t.as(SUPERVISOR_WANG, { url: `/v1/cases/${caseId}` })).json().measures as { measureId: string; state: string }[]).find(

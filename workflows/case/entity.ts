@@ -687,7 +687,13 @@ export class CaseEntity {
       ]),
     ];
     request.state = 'approved';
-    request.finding = { ...m.finding!, involved: { officers: [...state.officersInvolved], approvers } };
+    const origination = state.loan.origination ?? null;
+    request.finding = {
+      ...m.finding!,
+      // The risk flags known at origination stand beside those the finding names.
+      riskFlags: [...new Set([...(origination?.riskFlags ?? []), ...m.finding!.riskFlags])],
+      involved: { officers: [...state.officersInvolved], approvers, origination },
+    };
     this.record('charged_off', m.by, m.requestId, nowMs, { amount: request.amount, currency: state.loan.currency, outstanding: state.outstanding });
     for (const measure of state.measures.filter((x) => OPEN_MEASURE_STATES.includes(x.state))) {
       if (measure.type === 'guarantor_claim' && measure.state === 'in_progress') {
