@@ -158,6 +158,9 @@ export const caseEvents = pgTable(
     occurredAt: at('occurred_at').notNull(),
     recordedAt: at('recorded_at').notNull().defaultNow(),
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    /** The chain (migration 0010): set by the database's trigger, never by a writer. */
+    prevHash: text('prev_hash'),
+    hash: text('hash'),
   },
   (t) => [
     uniqueIndex('case_events_case_seq_idx').on(t.caseId, t.episode, t.seq),
@@ -332,5 +335,24 @@ export const caseMeasures = pgTable(
   (t) => [
     index('case_measures_case_idx').on(t.caseId, t.proposedAt),
     index('case_measures_pending_idx').on(t.branch, t.proposedAt).where(sql`${t.state} = 'proposed'`),
+  ],
+);
+
+/** The officers registry, per branch: who takes new cases (the least-loaded active officer of
+ * the loan's branch, below their capacity) and who may receive a reassignment. */
+export const officers = pgTable(
+  'officers',
+  {
+    id: text('id').primaryKey(),
+    branch: text('branch').notNull(),
+    active: boolean('active').notNull().default(true),
+    /** The most open cases the officer takes by automatic assignment. */
+    capacity: integer('capacity').notNull(),
+    createdAt: at('created_at').notNull().defaultNow(),
+    updatedAt: at('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('officers_branch_idx').on(t.branch, t.id),
+    check('officers_capacity_non_negative', sql`${t.capacity} >= 0`),
   ],
 );

@@ -15,6 +15,7 @@ export const PERMISSIONS = {
   pause: ['supervisor', 'admin'],
   decide: ['supervisor', 'admin'],
   history: ['supervisor', 'admin'],
+  report: ['supervisor', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -70,5 +71,7 @@ function describe(permission: Permission): string {
       return 'decide on measures';
     case 'history':
       return 'read workflow histories';
+    case 'report':
+      return 'read portfolio reports';
   }
 }

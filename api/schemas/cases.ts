@@ -104,7 +104,9 @@ export const OpenCaseSchema = Type.Object(
     overdueSince: DateSchema,
     collateral: Type.Optional(Type.Array(CollateralSchema, { maxItems: 50, default: [] })),
     guarantors: Type.Optional(Type.Array(GuarantorSchema, { maxItems: 20, default: [] })),
-    officerId: Type.Optional(Nullable(SubjectSchema, { description: 'The officer to assign the case to' })),
+    officerId: Type.Optional(
+      Nullable(SubjectSchema, { description: 'The officer to assign the case to; without one, the least-loaded active officer of the branch' }),
+    ),
     origination: Type.Optional(OriginationSchema),
     policy: Type.Optional(
       Type.String({ pattern: POLICY_NAME_PATTERN, description: 'Collection policy name; its latest version is used', default: 'standard' }),

@@ -301,8 +301,10 @@ describe('settlement, costs and withdrawal', () => {
     expect(types).not.toContain('signalExternalWorkflowExecutionInitiated');
     // The suit has ended: Temporal takes no more updates for it (the API answers 409 litigation_ended).
     await expect(report(handle, stepMessage('file_prepared', '2025-03-02'))).rejects.toBeInstanceOf(WorkflowNotFoundError);
-    // assess's deadline, cancelled by its report; file_prepared has none.
-    expect(types.filter((t) => t === 'timerStarted')).toHaveLength(1);
-    expect(types.filter((t) => t === 'timerCanceled')).toHaveLength(1);
+    // assess's deadline (unless its report came in the suit's first task), cancelled by the
+    // report; file_prepared has none.
+    const started = types.filter((t) => t === 'timerStarted').length;
+    expect(started).toBeLessThanOrEqual(1);
+    expect(types.filter((t) => t === 'timerCanceled')).toHaveLength(started);
   });
 });

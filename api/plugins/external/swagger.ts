@@ -62,8 +62,10 @@ export default fp(
           { name: 'messages', description: 'Officers\' and supervisors\' messages to a case' },
           { name: 'plan', description: 'The plan per household (一户一策): measures, approvals, guarantor claims, litigation, write-off' },
           { name: 'audit', description: 'The business trail and the workflow history of a case' },
+          { name: 'reports', description: 'Portfolio and roll-rate reports rebuilt from the business trail as of a date, and the ledger as CSV' },
           { name: 'health', description: 'Liveness and readiness' },
           { name: 'metrics', description: 'Prometheus metrics' },
+          { name: 'officers', description: 'Officers per branch, assignment and worklists' },
         ],
         components: {
           securitySchemes: {

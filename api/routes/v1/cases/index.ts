@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { Type, type Static } from 'typebox';
 import { latestPolicy } from '../../../../db/policies';
+import { leastLoadedOfficer } from '../../../assignment';
 import { CLOSED_STAGES, workflowIdForLoan, type CaseStage, type LoanFacts, type Role } from '../../../../domain';
 import { LimitQuerySchema, RefusalListSchema, type RefusalView } from '../../../schemas/audit';
 import { assertBranch, assertCaseAccess, branchScope } from '../../../auth/access';
@@ -92,7 +93,7 @@ const cases: FastifyPluginAsyncTypebox = async (fastify) => {
       if (!policy) throw badRequest([{ field: 'policy', reason: `is not a known collection policy: "${policyName}"` }]);
 
       const { policy: _policyName, collateral, guarantors, officerId, ...facts } = body;
-      const loan: LoanFacts = { ...facts, collateral: collateral ?? [], guarantors: guarantors ?? [], officerId: officerId ?? null, householdId: householdIdOf(body.borrower.idNumber, fastify.config.HOUSEHOLD_KEY) };
+      const loan: LoanFacts = { ...facts, collateral: collateral ?? [], guarantors: guarantors ?? [], officerId: officerId ?? (existing && !closed ? null : await leastLoadedOfficer(fastify.db, body.branch)), householdId: householdIdOf(body.borrower.idNumber, fastify.config.HOUSEHOLD_KEY) };
       const requestId = requestIdOf(request);
       let outcome;
       try {
