@@ -16,8 +16,9 @@ export const MESSAGE_TIMEOUT_MS = 5_000;
 
 export type IntakeOutcome = { kind: 'answered'; result: OpenCaseResult } | { kind: 'timeout' };
 
-/** Runs one call to Temporal under a deadline; true in `timedOut` when the deadline cut it. */
-async function within<T>(client: Client, timeoutMs: number, call: () => Promise<T>): Promise<{ value: T } | { timedOut: true }> {
+/** Runs one call to Temporal under a deadline; true in `timedOut` when the deadline cut it. With
+ * no worker to answer, an update or a query would otherwise wait for ever. */
+export async function within<T>(client: Client, timeoutMs: number, call: () => Promise<T>): Promise<{ value: T } | { timedOut: true }> {
   const signal = AbortSignal.timeout(timeoutMs);
   // The bound holds even if a cancelled call never settles (a retry waiting on a dead server).
   const aborted = new Promise<{ timedOut: true }>((resolve) => signal.addEventListener('abort', () => resolve({ timedOut: true }), { once: true }));

@@ -2,7 +2,6 @@ import {
   ApplicationFailure,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
 } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
@@ -15,7 +14,7 @@ import {
   type MessageMeta,
   type Refusal,
 } from '../../domain';
-import { MESSAGE_TIMEOUT_MS, updateIdFor } from './cases';
+import { MESSAGE_TIMEOUT_MS, updateIdFor, within } from './cases';
 
 export type LitigationOutcome =
   | { kind: 'applied'; view: LitigationView }
@@ -26,19 +25,6 @@ export type LitigationOutcome =
   /** No suit by that id (never started, or past Temporal's retention). */
   | { kind: 'not_found' }
   | { kind: 'timeout' };
-
-/** One call to Temporal under a deadline (as api/temporal/cases.ts does for the case): with no
- * worker to answer, an update or a query would otherwise wait for ever. */
-async function within<T>(client: Client, timeoutMs: number, call: () => Promise<T>): Promise<{ value: T } | { timedOut: true }> {
-  const signal = AbortSignal.timeout(timeoutMs);
-  const aborted = new Promise<{ timedOut: true }>((resolve) => signal.addEventListener('abort', () => resolve({ timedOut: true }), { once: true }));
-  try {
-    return await Promise.race([client.withAbortSignal(signal, call).then((value) => ({ value })), aborted]);
-  } catch (err) {
-    if (signal.aborted || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return { timedOut: true };
-    throw err;
-  }
-}
 
 /** How a suit that no longer runs ended: its result, which the server keeps (no worker needed);
  * not found when there is no such suit, or it closed otherwise (terminated, failed). */

@@ -6,7 +6,7 @@ import type { ProjectionBatch } from '../../activities/contract';
 import { createDatabase, type DatabaseHandle } from '../../db/client';
 import { caseEvents, cases, notificationOutbox, payments, projectionIncidents } from '../../db/schema';
 import { createLogger } from '../../logger';
-import { OFFICER, newLoan } from '../support/fixtures';
+import { OFFICER, newLoan, openingView } from '../support/fixtures';
 
 let database: DatabaseHandle;
 beforeAll(() => {
@@ -26,38 +26,7 @@ function openingBatch(): ProjectionBatch {
     episodeRunId: randomUUID(),
     runId: randomUUID(),
     version: 1,
-    view: {
-      caseId,
-      loanId: loan.loanId,
-      householdId: null,
-      stage: 'collecting',
-      hand: 1,
-      caseDate: loan.overdueSince,
-      daysPastDue: 0,
-      pausedDays: 0,
-      overdueSince: loan.overdueSince,
-      currency: loan.currency,
-      principal: loan.principal,
-      overdue: loan.overdue,
-      outstanding: loan.outstanding,
-      recovered: 0,
-      branch: loan.branch,
-      product: loan.product,
-      secured: loan.secured,
-      officerId: loan.officerId ?? null,
-      policy: { name: 'standard', version: 1 },
-      openPromise: null,
-      pause: null,
-      nextAction: null,
-      measures: [],
-      writeOff: null,
-      recoveredAfterWriteOff: 0,
-      legalCosts: 0,
-      collateralStatus: [],
-      incidents: [],
-      openedAt: now,
-      closedAt: null,
-    },
+    view: openingView(loan, now),
     lastEvent: { type: 'payment_recorded', at: now },
     collateral: loan.collateral,
     parties: { borrower: loan.borrower, guarantors: loan.guarantors },

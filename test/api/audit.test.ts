@@ -14,7 +14,7 @@ import { caseEvents } from '../../db/schema';
 import type { Role } from '../../domain';
 import { createLogger } from '../../logger';
 import { startCaseHarness, type CaseHarness } from '../support/harness';
-import { eventually, newLoan, OFFICER } from '../support/fixtures';
+import { eventually, newLoan, OFFICER, openingView } from '../support/fixtures';
 import { build, expectProblem, type ApiTest } from './helper';
 
 type Who = [Role, string, string?];
@@ -176,38 +176,7 @@ describe('the hash chain of a case', () => {
       episodeRunId: randomUUID(),
       runId: randomUUID(),
       version: 1,
-      view: {
-        caseId,
-        loanId: loan.loanId,
-        householdId: null,
-        stage: 'collecting',
-        hand: 1,
-        caseDate: loan.overdueSince,
-        daysPastDue: 0,
-        pausedDays: 0,
-        overdueSince: loan.overdueSince,
-        currency: loan.currency,
-        principal: loan.principal,
-        overdue: loan.overdue,
-        outstanding: loan.outstanding,
-        recovered: 0,
-        branch: loan.branch,
-        product: loan.product,
-        secured: loan.secured,
-        officerId: loan.officerId ?? null,
-        policy: { name: 'standard', version: 1 },
-        openPromise: null,
-        pause: null,
-        nextAction: null,
-        measures: [],
-        writeOff: null,
-        recoveredAfterWriteOff: 0,
-        legalCosts: 0,
-        collateralStatus: [],
-        incidents: [],
-        openedAt: now,
-        closedAt: null,
-      },
+      view: openingView(loan, now),
       lastEvent: { type: 'note_added', at: now },
       collateral: loan.collateral,
       parties: { borrower: loan.borrower, guarantors: loan.guarantors },

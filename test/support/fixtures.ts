@@ -5,6 +5,7 @@ import type { Database } from '../../db/client';
 import {
   msToDate,
   type Actor,
+  type CaseView,
   type CollectionPolicy,
   type HandRule,
   type LoanFacts,
@@ -101,4 +102,41 @@ export async function settledHistoryLength(handle: { fetchHistory(): Promise<{ e
     last = length;
     await new Promise((resolve) => setTimeout(resolve, 700));
   }
+}
+
+/** The view of a case just opened on `loan`, at hand 1, as the workflow projects it. */
+export function openingView(loan: LoanFacts, now: string): CaseView {
+  const caseId = `case-${loan.loanId}`;
+  return {
+    caseId,
+    loanId: loan.loanId,
+    householdId: null,
+    stage: 'collecting',
+    hand: 1,
+    caseDate: loan.overdueSince,
+    daysPastDue: 0,
+    pausedDays: 0,
+    overdueSince: loan.overdueSince,
+    currency: loan.currency,
+    principal: loan.principal,
+    overdue: loan.overdue,
+    outstanding: loan.outstanding,
+    recovered: 0,
+    branch: loan.branch,
+    product: loan.product,
+    secured: loan.secured,
+    officerId: loan.officerId ?? null,
+    policy: { name: 'standard', version: 1 },
+    openPromise: null,
+    pause: null,
+    nextAction: null,
+    measures: [],
+    writeOff: null,
+    recoveredAfterWriteOff: 0,
+    legalCosts: 0,
+    collateralStatus: [],
+    incidents: [],
+    openedAt: now,
+    closedAt: null,
+  };
 }
