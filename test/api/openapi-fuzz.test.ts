@@ -18,7 +18,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_NUL_PATTERN } from '../../domain';
 import { PROJECT_ROOT } from '../../tools/project-paths';
 import { newLoan } from '../support/fixtures';
+import { createDatabase } from '../../db/client';
+import { migrateDatabase } from '../../db/migrate';
+import { seedPolicies } from '../../db/seed';
 import { startCaseHarness, type CaseHarness } from '../support/harness';
+import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-database';
 import { build, type ApiTest } from './helper';
 
 /** The version .ci/run installs. */
@@ -69,8 +73,19 @@ describe.skipIf(!tool.ok)('the OpenAPI document, fuzzed', () => {
   let t: ApiTest;
   let baseUrl: string;
   let workDir: string;
+  let scratch: ScratchDatabase;
   beforeAll(async () => {
-    h = await startCaseHarness();
+    // A database of its own: generated requests (a bulk reassignment of every case of an officer,
+    // say) must never reach the cases of the test files running beside this one.
+    scratch = await createScratchDatabase();
+    const setup = createDatabase(scratch.url, 1, undefined, { statementTimeoutMs: 0 });
+    try {
+      await migrateDatabase(setup.db);
+      await seedPolicies(setup.db);
+    } finally {
+      await setup.close();
+    }
+    h = await startCaseHarness({ databaseUrl: scratch.url });
     t = await build({ harness: h });
     // The document's example case (`case-LOAN123`) exists, paused: generated messages then reach
     // a live case, not only 404s.
@@ -95,6 +110,7 @@ describe.skipIf(!tool.ok)('the OpenAPI document, fuzzed', () => {
   afterAll(async () => {
     await t?.close();
     await h?.close();
+    await scratch?.drop();
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
