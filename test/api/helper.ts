@@ -5,6 +5,7 @@ import { buildApp } from '../../api/app';
 import { signToken, type TokenClaims } from '../../api/auth/tokens';
 import { loadConfig, type Config } from '../../config';
 import { createDatabase, type DatabaseHandle } from '../../db/client';
+import { apiConnectionOptions } from '../../api/plugins/app/temporal';
 import { createLogger } from '../../logger';
 import type { CaseHarness } from '../support/harness';
 
@@ -42,7 +43,7 @@ export async function build(options: { harness?: CaseHarness } = {}): Promise<Ap
     client = harness.client;
     database = harness.database;
   } else {
-    connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+    connection = await Connection.connect(apiConnectionOptions({ address: config.TEMPORAL_ADDRESS }));
     client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     database = createDatabase(config.DATABASE_URL, 2);
   }

@@ -12,6 +12,7 @@ import pino from 'pino';
 import { loggerOptions } from '../../logger';
 import { tokenFromArgs } from '../../scripts/token';
 import { msToDate, type Role } from '../../domain';
+import { apiConnectionOptions } from '../../api/plugins/app/temporal';
 import { build, expectProblem, type ApiTest } from './helper';
 import { newLoan } from '../support/fixtures';
 
@@ -50,7 +51,8 @@ describe('health', () => {
     // Real clients aimed at ports where nothing listens; a logger whose lines the test reads.
     const lines: Record<string, any>[] = [];
     const logger = pino(loggerOptions('info'), { write: (line: string) => void lines.push(JSON.parse(line)) });
-    const connection = Connection.lazy({ address: '127.0.0.1:1' });
+    // As server.ts connects: a call's retry never outlives its deadline or the connection.
+    const connection = Connection.lazy(apiConnectionOptions({ address: '127.0.0.1:1' }));
     const database = createDatabase('postgres://postgres@127.0.0.1:1/none', 1);
     const app = await buildApp({ config: t.config, db: database.db, temporal: new Client({ connection }), logger });
     try {
