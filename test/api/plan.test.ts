@@ -435,3 +435,23 @@ describe('a collateral sale covering two cases of one household', () => {
     );
   });
 });
+
+describe('a case recovered while measures are open', () => {
+  it('cancels them and withdraws the suit it was running', async () => {
+    const caseId = await openCase({ overdueSince: today(-95), overdue: 300_000, secured: false, collateral: [] });
+    const suit = (await propose(OFFICER_LI, caseId, { type: 'litigation', rationale: 'file suit', expectedRecovery: 300_000 })).json();
+    const visit = (await propose(OFFICER_LI, caseId, { type: 'field_visit', rationale: 'visit', expectedRecovery: 0 })).json();
+    expect((await decide(SUPERVISOR_WANG, caseId, suit.measureId, 'approve')).statusCode).toBe(200);
+    expect((await report(OFFICER_LI, caseId, suit.measureId, 'in_progress', 'filed')).statusCode).toBe(200);
+    const child = h.client.workflow.getHandle(`${caseId}/litigation/${suit.measureId}`);
+    await eventually(async () => ((await child.describe()).status.name === 'RUNNING' ? true : undefined));
+
+    const paid = await post(OFFICER_LI, `/v1/cases/${caseId}/payments`, { amount: 300_000, paidAt: new Date().toISOString(), reference: 'SETTLED-IN-FULL' });
+    expect(paid.json()).toMatchObject({ stage: 'recovered', nextAction: null });
+    expect(paid.json().measures.map((m: { measureId: string; state: string }) => [m.measureId, m.state])).toEqual([
+      [suit.measureId, 'cancelled'],
+      [visit.measureId, 'cancelled'],
+    ]);
+    expect((await child.result()).outcome).toBe('withdrawn');
+  });
+});

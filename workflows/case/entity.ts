@@ -221,6 +221,30 @@ export class CaseEntity {
     return this.state.stage === 'recovered' || this.state.stage === 'written_off';
   }
 
+  /** Collection ends (recovered, or written off): nothing more falls due, and measures still
+   * open are cancelled, their child workflows withdrawn. */
+  private endCollection(stage: 'recovered' | 'written_off', at: string, why: string): void {
+    const { state } = this;
+    for (const measure of state.measures.filter((x) => OPEN_MEASURE_STATES.includes(x.state))) {
+      if (measure.state === 'in_progress' && measure.type === 'guarantor_claim') {
+        this.pending.effects.push({ kind: 'withdrawGuarantorClaim', measureId: measure.measureId, reason: why });
+      }
+      if (measure.state === 'in_progress' && measure.type === 'litigation') {
+        this.pending.effects.push({ kind: 'withdrawLitigation', measureId: measure.measureId, reason: why });
+      }
+      measure.state = 'cancelled';
+      measure.endedAt = at;
+      measure.lastNote = why;
+      this.pending.measureIds.push(measure.measureId);
+    }
+    state.stage = stage;
+    state.pause = null;
+    state.openPromise = null;
+    state.hold = null;
+    state.recurring = [];
+    state.closedAt = at;
+  }
+
   /** The run ends: recovered, or written off and nothing left to recover. Until then a
    * written-off case waits, quietly, for recoveries of written-off debt. */
   get finished(): boolean {
@@ -695,24 +719,7 @@ export class CaseEntity {
       involved: { officers: [...state.officersInvolved], approvers, origination },
     };
     this.record('charged_off', m.by, m.requestId, nowMs, { amount: request.amount, currency: state.loan.currency, outstanding: state.outstanding });
-    for (const measure of state.measures.filter((x) => OPEN_MEASURE_STATES.includes(x.state))) {
-      if (measure.type === 'guarantor_claim' && measure.state === 'in_progress') {
-        this.pending.effects.push({ kind: 'withdrawGuarantorClaim', measureId: measure.measureId, reason: 'written off' });
-      }
-      if (measure.type === 'litigation' && measure.state === 'in_progress') {
-        this.pending.effects.push({ kind: 'withdrawLitigation', measureId: measure.measureId, reason: 'written off' });
-      }
-      measure.state = 'cancelled';
-      measure.endedAt = at;
-      measure.lastNote = 'cancelled by the write-off';
-      this.pending.measureIds.push(measure.measureId);
-    }
-    state.stage = 'written_off';
-    state.pause = null;
-    state.openPromise = null;
-    state.hold = null;
-    state.recurring = [];
-    state.closedAt = at;
+    this.endCollection('written_off', at, 'cancelled by the write-off');
     this.record('case_written_off', m.by, m.requestId, nowMs, {
       reason: request.reason,
       amount: request.amount,
@@ -1265,11 +1272,7 @@ export class CaseEntity {
     }
     if (!afterWriteOff) this.payInstalments(amount, msg, nowMs);
     if (state.overdue === 0 && !afterWriteOff) {
-      state.stage = 'recovered';
-      state.pause = null;
-      state.openPromise = null;
-      state.recurring = [];
-      state.closedAt = receivedAt;
+      this.endCollection('recovered', receivedAt, 'the arrears were recovered');
       this.record('case_recovered', msg.by, msg.requestId, nowMs, {
         recovered: state.recovered,
         outstanding: state.outstanding,
