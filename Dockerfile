@@ -1,7 +1,16 @@
 # The worker, the API and the migration job share this image; compose picks the command.
 # Debian, not Alpine: the Temporal SDK's native core is built against glibc.
-FROM node:20-bookworm-slim
 
+# The collection console (console/) is built from the API's own OpenAPI document with the dev
+# toolchain (Vite, openapi-typescript); only its static output reaches the runtime image.
+FROM node:20-bookworm-slim AS console
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY . .
+RUN npm run -s console:build
+
+FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 
@@ -11,6 +20,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 COPY . .
+COPY --from=console /app/console/dist console/dist
 
 USER node
 EXPOSE 3000

@@ -3,6 +3,7 @@ import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import { envSchema } from 'env-schema';
 import { Type, type Static } from 'typebox';
 import { NOTIFICATION_CHANNELS, TASK_QUEUE, type NotificationChannel } from './domain';
+import { payloadKeyring } from './temporal/codec';
 
 /** The development secret signs tokens only where no JWT_SECRET is set outside production. */
 export const DEVELOPMENT_JWT_SECRET = 'collection-cases-development-secret-change-me';
@@ -39,6 +40,42 @@ const ConfigSchema = Type.Object({
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   /** Keys the hash that makes a borrower's household id from the ID number (never stored). */
   HOUSEHOLD_KEY: Type.Optional(Type.String({ minLength: 32 })),
+  /** AES-256 keys that encrypt Temporal payloads (temporal/codec.ts): `id:base64,id:base64`, or a
+   * JSON key file; `PAYLOAD_KEY_ID` names the one that encrypts, all of them decrypt. */
+  PAYLOAD_KEYS: Type.Optional(Type.String({ minLength: 1 })),
+  PAYLOAD_KEY_ID: Type.Optional(Type.String({ minLength: 1 })),
+  PAYLOAD_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  /** How often the retention job (a Temporal Schedule the worker ensures at boot) erases the
+   * personal data of cases closed longer than their policy keeps it. */
+  RETENTION_EVERY_MINUTES: Type.Integer({ default: 60, minimum: 1, maximum: 10_080 }),
+  /** The Temporal UI's origins (comma-separated), allowed to call the codec endpoint from the
+   * browser (CORS). The default is the dev server's UI (`npm start`). */
+  TEMPORAL_UI_ORIGIN: Type.String({
+    default: 'http://127.0.0.1:8233,http://localhost:8233',
+    pattern: '^https?://[^/\\s,]+(,https?://[^/\\s,]+)*$',
+  }),
+  /** The web console (api/plugins/app/console.ts): the Temporal UI a case links to, and each
+   * branch's time zone for dates (`BR01=Asia/Shanghai,BR02=Asia/Hong_Kong`; others Asia/Shanghai). */
+  TEMPORAL_UI_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  BRANCH_TIME_ZONES: Type.Optional(Type.String({ minLength: 1 })),
+  // Bearer tokens from the bank's identity provider (api/auth/verification.ts; README "Identity provider").
+  /** The provider's JWKS: RS256/ES256 tokens checked against its keys (JWT_SECRET then unused). */
+  JWT_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
+  /** The oldest token (by `iat`) accepted, whatever its `exp` says. */
+  JWT_MAX_AGE_SECONDS: Type.Integer({ default: 43_200, minimum: 60, maximum: 604_800 }),
+  /** Claim names; a dotted name reaches into an object (`realm_access.roles`). */
+  JWT_ROLE_CLAIM: Type.String({ default: 'role', minLength: 1 }),
+  JWT_BRANCH_CLAIM: Type.String({ default: 'branch', minLength: 1 }),
+  /** The provider's role values as this service's roles: `CC_OFFICER=officer,CC_SUPERVISOR=supervisor`. */
+  JWT_ROLE_MAP: Type.Optional(Type.String({ minLength: 3 })),
+  // Abuse limits of the API (api/plugins/external/*.ts).
+  RATE_LIMIT_MAX: Type.Integer({ default: 300, minimum: 1 }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ default: 60_000, minimum: 1_000, maximum: 3_600_000 }),
+  /** Browser origins allowed to call the API (comma-separated, exact); unset, none. */
+  CORS_ORIGINS: Type.Optional(Type.String({ minLength: 1 })),
+  BODY_LIMIT_BYTES: Type.Integer({ default: 262_144, minimum: 1_024, maximum: 16_777_216 }),
   // Notifications: which adapter sends each channel, and the adapters' settings.
   NOTIFY_CHANNELS: Type.Optional(Type.String({ minLength: 1 })),
   NOTIFY_WEBHOOK_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
@@ -50,12 +87,32 @@ const ConfigSchema = Type.Object({
   SMTP_TIMEOUT_MS: Type.Integer({ default: 15_000, minimum: 100, maximum: 120_000 }),
   NOTIFY_MAX_ATTEMPTS: Type.Integer({ default: 8, minimum: 1, maximum: 100 }),
   NOTIFY_SWEEP_INTERVAL_MS: Type.Integer({ default: 30_000, minimum: 1_000, maximum: 3_600_000 }),
+  // The team channel (清收微信群): results posted, signed, to these URLs (comma-separated).
+  TEAM_CHANNEL_URLS: Type.Optional(Type.String({ pattern: '^https?://[^\\s,]+(,https?://[^\\s,]+)*$' })),
+  /** Signs each post (HMAC-SHA256 of the timestamp and body); required with TEAM_CHANNEL_URLS. */
+  TEAM_CHANNEL_SECRET: Type.Optional(Type.String({ minLength: 16 })),
+  TEAM_CHANNEL_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100, maximum: 120_000 }),
+  TEAM_CHANNEL_MAX_ATTEMPTS: Type.Integer({ default: 8, minimum: 1, maximum: 100 }),
+  // The risk watch: large customers (大客户, outstanding at least this, in minor units) get visits
+  // every WATCH_VISIT_EVERY_DAYS days unless the watch names its own rhythm.
+  WATCH_LARGE_LOAN_MIN_OUTSTANDING: Type.Integer({ default: 1_000_000_000, minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  WATCH_VISIT_EVERY_DAYS: Type.Integer({ default: 30, minimum: 1, maximum: 365 }),
   // Metrics: the API's `/metrics` (Prometheus text), and the worker's own SDK metrics endpoint.
   METRICS_ENABLED: Type.Boolean({ default: true }),
   /** ip:port the worker's Temporal SDK serves Prometheus metrics on (`/metrics`); unset, none. */
   WORKER_METRICS_ADDRESS: Type.Optional(Type.String({ pattern: WORKER_METRICS_ADDRESS_PATTERN })),
   /** OpenTelemetry traces over OTLP/HTTP to `<endpoint>/v1/traces` (tracing.ts); unset, none. */
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
+  // The daily intake of the overdue list (api/intake, workflows/intake).
+  /** Rows taken in at once, by the endpoint and by the daily schedule. */
+  INTAKE_CONCURRENCY: Type.Integer({ default: 8, minimum: 1, maximum: 256 }),
+  /** Where the daily schedule reads the list: every `*.csv` in it; a file taken in moves to `processed/` beside it. */
+  INTAKE_DIRECTORY: Type.String({ default: './.data/intake', minLength: 1 }),
+  /** When the schedule runs (cron: minute hour day month weekday), in INTAKE_TIMEZONE. */
+  INTAKE_CRON: Type.String({ default: '30 6 * * *', minLength: 9 }),
+  INTAKE_TIMEZONE: Type.String({ default: 'UTC', minLength: 1 }),
+  /** The worker creates the daily schedule at boot unless this is false. */
+  INTAKE_SCHEDULE_ENABLED: Type.Boolean({ default: true }),
 });
 
 export type Config = Static<typeof ConfigSchema> & { JWT_SECRET: string; HOUSEHOLD_KEY: string };
@@ -73,11 +130,38 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new Error('env must have required property HOUSEHOLD_KEY in production');
   }
   notificationAdapters(config); // a bad NOTIFY_* setting stops every process at boot
+  if (config.TEAM_CHANNEL_URLS !== undefined && config.TEAM_CHANNEL_SECRET === undefined) {
+    throw new Error('env must have required property TEAM_CHANNEL_SECRET with TEAM_CHANNEL_URLS: every post is signed');
+  }
+  payloadKeyring(config); // so does a bad payload key
   return {
     ...config,
     JWT_SECRET: config.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
     HOUSEHOLD_KEY: config.HOUSEHOLD_KEY ?? DEVELOPMENT_HOUSEHOLD_KEY,
   };
+}
+
+/** The development fallbacks this configuration runs on (none where every secret is set). */
+export function developmentSecretsIn(config: Config): string[] {
+  return [
+    ...(config.JWT_JWKS_URL === undefined && config.JWT_SECRET === DEVELOPMENT_JWT_SECRET ? ['JWT_SECRET (or JWT_JWKS_URL)'] : []),
+    ...(config.HOUSEHOLD_KEY === DEVELOPMENT_HOUSEHOLD_KEY ? ['HOUSEHOLD_KEY'] : []),
+  ];
+}
+
+/**
+ * `npm run server` and `npm run worker` run deployments: a development secret there would let
+ * anyone who read this repository sign tokens, whatever NODE_ENV says. Only `npm start` and the
+ * tests run on them.
+ */
+export function refuseDevelopmentSecrets(config: Config, entry: 'server' | 'worker'): void {
+  const missing = developmentSecretsIn(config);
+  if (missing.length > 0) {
+    throw new Error(
+      `The ${entry} refuses to start on the development secrets: set ${missing.join(' and ')} ` +
+        '(at least 32 random characters each, e.g. openssl rand -hex 32); only npm start uses the development ones',
+    );
+  }
 }
 
 /** Connection options for a self-hosted server, mTLS, or Temporal Cloud's API keys. */
@@ -182,4 +266,15 @@ function notificationAdapters(config: Static<typeof ConfigSchema>): Partial<Reco
     }
   }
   return channels;
+}
+
+/** Where the team channel posts, and how; undefined when TEAM_CHANNEL_URLS is unset (no posts). */
+export function teamChannelSettings(config: Config): { urls: string[]; secret: string; timeoutMs: number; maxAttempts: number } | undefined {
+  if (config.TEAM_CHANNEL_URLS === undefined || config.TEAM_CHANNEL_SECRET === undefined) return undefined;
+  return {
+    urls: [...new Set(config.TEAM_CHANNEL_URLS.split(','))],
+    secret: config.TEAM_CHANNEL_SECRET,
+    timeoutMs: config.TEAM_CHANNEL_TIMEOUT_MS,
+    maxAttempts: config.TEAM_CHANNEL_MAX_ATTEMPTS,
+  };
 }

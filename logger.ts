@@ -7,8 +7,18 @@ const PERSONAL_KEYS = ['idNumber', 'phone'];
 // party to a request body's guarantors.
 const PREFIXES = ['', '*.', '*.*.', '*.*.*.', '*.guarantors[*].', '*.*.guarantors[*].', '*.*.*.guarantors[*].'];
 
+/** A name is personal data where it names a person: a borrower, a guarantor, a recipient, or a
+ * bare party logged as the line's object (this service's log lines carry no `name` of their own). */
+const PERSON_NAME_PATHS = [
+  'name',
+  ...['', '*.', '*.*.', '*.*.*.'].flatMap((prefix) =>
+    ['borrower.name', 'guarantors[*].name', 'recipient.name', 'parties.borrower.name', 'parties.guarantors[*].name'].map((path) => `${prefix}${path}`),
+  ),
+];
+
 export const REDACT_PATHS = [
   ...PREFIXES.flatMap((prefix) => PERSONAL_KEYS.map((key) => `${prefix}${key}`)),
+  ...PERSON_NAME_PATHS,
   'guarantors[*].idNumber',
   'guarantors[*].phone',
   'req.headers.authorization',

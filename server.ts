@@ -6,11 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './api/app';
-import { loadConfig, temporalConnectionOptions } from './config';
+import { loadConfig, refuseDevelopmentSecrets, temporalConnectionOptions } from './config';
 import { apiConnectionOptions } from './api/plugins/app/temporal';
 import { createDatabase, databaseOptionsFrom } from './db/client';
 import { describeDatabaseError } from './db/errors';
 import { createLogger } from './logger';
+import { dataConverterFrom } from './temporal/codec';
 import { startTracing } from './tracing';
 
 /** How long in-flight requests get to finish on shutdown. */
@@ -18,12 +19,18 @@ const CLOSE_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  refuseDevelopmentSecrets(config, 'server');
   const logger = createLogger(config.LOG_LEVEL);
   // Traces (where OTEL_EXPORTER_OTLP_ENDPOINT is set): the request's, carried into Temporal.
   const tracing = startTracing({ serviceName: 'collection-cases-api', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   // Every call has a deadline and the client reconnects within a second of Temporal's return.
   const connection = await Connection.connect(apiConnectionOptions(temporalConnectionOptions(config)));
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, ...(tracing ? { plugins: [tracing.plugin] } : {}) });
+  const temporal = new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: dataConverterFrom(config),
+    ...(tracing ? { plugins: [tracing.plugin] } : {}),
+  });
   const database = createDatabase(
     config.DATABASE_URL,
     config.DATABASE_POOL_MAX,

@@ -9,8 +9,9 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { channelsFromSettings } from './activities/channels/configured';
+import { intakeSettingsFrom } from './activities/intake';
 import { buildApp } from './api/app';
-import { DEFAULT_START_WORKER_METRICS_ADDRESS, loadConfig, notificationSettings, temporalConnectionOptions } from './config';
+import { DEFAULT_START_WORKER_METRICS_ADDRESS, DEVELOPMENT_JWT_SECRET, developmentSecretsIn, loadConfig, notificationSettings, temporalConnectionOptions } from './config';
 import { apiConnectionOptions } from './api/plugins/app/temporal';
 import { createDatabase, databaseOptionsFrom, type ConnectionErrorHandler } from './db/client';
 import { describeDatabaseError } from './db/errors';
@@ -18,6 +19,9 @@ import { migrateDatabase } from './db/migrate';
 import { seedPolicies } from './db/seed';
 import { msToDate } from './domain';
 import { createLogger, type Logger } from './logger';
+import { dataConverterFrom } from './temporal/codec';
+import { ensureIntakeSchedule } from './temporal/intake-schedule';
+import { ensureRetentionSchedule } from './temporal/retention-schedule';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 import { startEmbeddedPostgres } from './tools/embedded-postgres';
 import { DATA_DIR, PROJECT_ROOT } from './tools/project-paths';
@@ -38,6 +42,8 @@ interface Endpoints {
   /** The worker's Temporal SDK metrics, when served. */
   workerMetrics: string | undefined;
   metricsEnabled: boolean;
+  /** The secrets left unset, for which the development ones stand in. */
+  developmentSecrets: string[];
 }
 
 async function main(): Promise<void> {
@@ -77,9 +83,25 @@ async function main(): Promise<void> {
     cleanups.push({ what: 'Temporal client', run: () => connection.close() });
     const added = await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
     if (added.length) logger.info({ added }, 'registered case search attributes');
-    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, ...(tracing ? { plugins: [tracing.plugin] } : {}) });
+    // One data converter for the API's client and the worker: payloads are encrypted (README "Payload encryption").
+    const dataConverter = dataConverterFrom(config);
+    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter, ...(tracing ? { plugins: [tracing.plugin] } : {}) });
+    await ensureRetentionSchedule(client, config.TEMPORAL_TASK_QUEUE, config.RETENTION_EVERY_MINUTES);
+    if (config.INTAKE_SCHEDULE_ENABLED) {
+      await ensureIntakeSchedule(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, cron: config.INTAKE_CRON, timezone: config.INTAKE_TIMEZONE });
+    }
 
-    const app = await buildApp({ config, db, temporal: client, logger });
+    const app = await buildApp({
+      config,
+      db,
+      temporal: client,
+      logger,
+      // Demo tokens at sign-in only on the development secret, which anyone can sign with anyway.
+      console: {
+        devTokens: config.JWT_JWKS_URL === undefined && config.JWT_SECRET === DEVELOPMENT_JWT_SECRET,
+        temporalUiUrl: config.TEMPORAL_UI_URL ?? temporal.uiUrl,
+      },
+    });
     cleanups.push({ what: 'API', run: () => app.close() });
     stopping.signal.throwIfAborted();
 
@@ -104,6 +126,8 @@ async function main(): Promise<void> {
       delivery: { maxAttempts: notifications.maxAttempts },
       sweepIntervalMs: notifications.sweepIntervalMs,
       ...(tracing ? { plugins: [tracing.plugin] } : {}),
+      dataConverter,
+      intake: intakeSettingsFrom(config),
     });
     // Inside runUntil, so that a port already taken shuts the new worker down again.
     await worker.runUntil(async () => {
@@ -118,6 +142,7 @@ async function main(): Promise<void> {
         database: database.shown,
         workerMetrics: workerMetrics && `http://${workerMetrics.replace(/^(0\.0\.0\.0|\[::\]):/, '127.0.0.1:')}/metrics`,
         metricsEnabled: config.METRICS_ENABLED,
+        developmentSecrets: developmentSecretsIn(config),
       });
       await stopping.stopped;
     });
@@ -161,6 +186,8 @@ async function temporalServer(logger: Logger, cleanups: Cleanup[]): Promise<{ ad
     port: portFromEnv('TEMPORAL_PORT', 7233),
     uiPort: portFromEnv('TEMPORAL_UI_PORT', 8233),
     dbFilename: path.join(DATA_DIR, 'temporal.db'),
+    // The UI decodes payloads through the API's codec endpoint, for supervisors' and admins' tokens.
+    uiCodecEndpoint: apiCodecEndpoint(),
     onLog: (line) => logger.warn({ component: 'temporal-server' }, line),
   });
   cleanups.push({ what: 'Temporal dev server', run: server.stop });
@@ -185,6 +212,12 @@ async function postgres(logger: Logger, cleanups: Cleanup[]): Promise<{ url: str
   return { url: server.url, shown: `${server.url} (embedded, data in ${path.relative(PROJECT_ROOT, dataDir)})` };
 }
 
+/** Where the API this process starts serves the codec (before the configuration is loaded). */
+function apiCodecEndpoint(): string {
+  const host = process.env.HOST && !['0.0.0.0', '::'].includes(process.env.HOST) ? process.env.HOST : '127.0.0.1';
+  return `http://${host}:${portFromEnv('PORT', 3000)}/codec`;
+}
+
 function portFromEnv(name: string, fallback: number): number {
   const value = process.env[name];
   if (value === undefined || value === '') return fallback;
@@ -206,7 +239,7 @@ async function runCleanups(cleanups: Cleanup[], logger: Logger): Promise<void> {
   }
 }
 
-function printBanner({ api, temporalUi, temporalAddress, database, workerMetrics, metricsEnabled }: Endpoints): void {
+function printBanner({ api, temporalUi, temporalAddress, database, workerMetrics, metricsEnabled, developmentSecrets }: Endpoints): void {
   const loan = {
     loanId: `DEMO-${Date.now().toString(36).toUpperCase()}`,
     borrower: { name: 'Wang Fang', idNumber: '110101199001011234', phone: '+86 138 0000 0000' },
@@ -225,10 +258,17 @@ function printBanner({ api, temporalUi, temporalAddress, database, workerMetrics
       '',
       'Collection cases is running. Ctrl-C stops it; data stays in .data/ for the next start.',
       `  API           ${api}`,
+      `  Console       ${api}/app/ (officers, supervisors: sign in with a token${developmentSecrets.length > 0 ? ' or a demo identity' : ''})`,
       `  OpenAPI docs  ${api}/docs`,
       temporalUi ? `  Temporal UI   ${temporalUi}` : `  Temporal      ${temporalAddress}`,
       `  PostgreSQL    ${database}`,
       `  Metrics       ${[metricsEnabled ? `${api}/metrics (API)` : undefined, workerMetrics ? `${workerMetrics} (worker)` : undefined].filter(Boolean).join(', ') || 'off'}`,
+      ...(developmentSecrets.length > 0
+        ? [
+            `  Secrets       DEVELOPMENT ones for ${developmentSecrets.join(' and ')}: anyone with this repository can sign tokens.`,
+            '                Fine on this machine only; npm run server and npm run worker refuse them.',
+          ]
+        : []),
       '',
       'Get a token (a supervisor, alice, of branch BR01):',
       '  TOKEN=$(npm run -s token -- supervisor alice BR01)',

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import {
   DefaultLogger,
   NativeConnection,
@@ -8,13 +8,33 @@ import {
   makeTelemetryFilterString,
   type WorkerOptions,
 } from '@temporalio/worker';
-import { createActivities, startOutboxSweeper, type Channels, type DeliveryOptions, type OutboxSweeper } from './activities';
+import {
+  DEFAULT_TEAM_CHANNEL_OPTIONS,
+  createActivities,
+  createTeamChannelDelivery,
+  startOutboxSweeper,
+  type Channels,
+  type DeliveryOptions,
+  type OutboxSweeper,
+  type TeamChannelOptions,
+} from './activities';
 import { channelsFromSettings } from './activities/channels/configured';
-import { loadConfig, notificationSettings, temporalConnectionOptions, WORKER_METRICS_ADDRESS_PATTERN } from './config';
+import { intakeSettingsFrom, type IntakeSettings } from './activities/intake';
+import {
+  loadConfig,
+  notificationSettings,
+  refuseDevelopmentSecrets,
+  teamChannelSettings,
+  temporalConnectionOptions,
+  WORKER_METRICS_ADDRESS_PATTERN,
+} from './config';
 import { createDatabase, databaseOptionsFrom, type Database } from './db/client';
 import { describeDatabaseError } from './db/errors';
 import { deliveryTaskQueue } from './domain';
 import { createLogger, sanitizeLogMeta, type Logger } from './logger';
+import { DEVELOPMENT_KEY_ID, dataConverterFrom, payloadKeyring } from './temporal/codec';
+import { ensureIntakeSchedule, intakeScheduleId } from './temporal/intake-schedule';
+import { ensureRetentionSchedule } from './temporal/retention-schedule';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 import { startTracing } from './tracing';
 
@@ -42,6 +62,12 @@ export interface CaseWorkerOptions {
    * prebuilt `workflowBundle`, a plugin's workflow interceptors must be in the bundle. */
   plugins?: WorkerOptions['plugins'];
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  /** The team channel: its results are queued by the projection and posted by this process. */
+  teamChannel?: Pick<TeamChannelOptions, 'urls' | 'secret'> & Partial<TeamChannelOptions>;
+  /** The service's data converter (temporal/codec.ts): payloads are encrypted with its keys. */
+  dataConverter: NonNullable<WorkerOptions['dataConverter']>;
+  /** The daily intake's folder and settings (activities/intake.ts). */
+  intake?: IntakeSettings;
 }
 
 /**
@@ -69,6 +95,8 @@ export async function createCaseWorker(options: CaseWorkerOptions): Promise<Case
     channels: options.channels,
     unconfiguredChannels: options.unconfiguredChannels,
     delivery: options.delivery,
+    teamChannelUrls: options.teamChannel?.urls ?? [],
+    intake: options.intake,
   });
   // Running cases of engine 1 schedule deliverNotifications on the case task queue: it stays
   // served there too (claims keep the two queues from sending a row twice).
@@ -83,6 +111,7 @@ export async function createCaseWorker(options: CaseWorkerOptions): Promise<Case
     ...source,
     activities: caseActivities,
     shutdownGraceTime,
+    dataConverter: options.dataConverter,
     ...(options.plugins ? { plugins: options.plugins } : {}),
   });
   const delivery = await Worker.create({
@@ -91,13 +120,16 @@ export async function createCaseWorker(options: CaseWorkerOptions): Promise<Case
     taskQueue: queue,
     activities: { deliverNotifications: activities.deliverNotifications, sweepOutbox },
     shutdownGraceTime,
+    dataConverter: options.dataConverter,
     ...(options.plugins ? { plugins: options.plugins } : {}),
   });
   const sweepIntervalMs = options.sweepIntervalMs ?? 30_000;
   let sweeper: OutboxSweeper | undefined;
+  let teamSender: OutboxSweeper | undefined;
 
   const shutdown = () => {
     void sweeper?.stop();
+    void teamSender?.stop();
     for (const worker of [cases, delivery]) if (worker.getState() === 'RUNNING') worker.shutdown();
   };
 
@@ -110,8 +142,17 @@ export async function createCaseWorker(options: CaseWorkerOptions): Promise<Case
         logger: options.logger.child({ component: 'outbox-sweeper' }),
       });
     }
+    if (options.teamChannel) {
+      const team = createTeamChannelDelivery(options.db, { ...DEFAULT_TEAM_CHANNEL_OPTIONS, ...options.teamChannel }, options.logger);
+      teamSender = startOutboxSweeper({
+        sweep: (signal) => team.sendDue(signal),
+        intervalMs: options.teamChannel.intervalMs ?? DEFAULT_TEAM_CHANNEL_OPTIONS.intervalMs,
+        logger: options.logger.child({ component: 'team-channel' }),
+      });
+    }
     const results = await Promise.allSettled(runs);
     await sweeper?.stop();
+    await teamSender?.stop();
     const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new AggregateError(errors, 'both workers failed');
@@ -215,15 +256,32 @@ export function installRuntime(logger: Logger, settings: RuntimeSettings = {}): 
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  refuseDevelopmentSecrets(config, 'worker');
   // Notifications must really leave the bank: only logging them is refused unless asked for.
   const notifications = notificationSettings(config, { requireDelivery: true });
+  const teamChannel = teamChannelSettings(config);
   const logger = createLogger(config.LOG_LEVEL);
   const metricsAddress = installRuntime(logger, { metricsAddress: config.WORKER_METRICS_ADDRESS });
   const tracing = startTracing({ serviceName: 'collection-cases-worker', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   const connectionOptions = temporalConnectionOptions(config);
+  const dataConverter = dataConverterFrom(config);
   const client = await Connection.connect(connectionOptions);
   const added = await ensureSearchAttributes(client, config.TEMPORAL_NAMESPACE);
   if (added.length) logger.info({ added }, 'registered case search attributes');
+  const scheduled = await ensureRetentionSchedule(
+    new Client({ connection: client, namespace: config.TEMPORAL_NAMESPACE, dataConverter }),
+    config.TEMPORAL_TASK_QUEUE,
+    config.RETENTION_EVERY_MINUTES,
+  );
+  logger.info({ everyMinutes: config.RETENTION_EVERY_MINUTES, created: scheduled }, 'personal data retention scheduled');
+  if (payloadKeyring(config).currentKeyId === DEVELOPMENT_KEY_ID) {
+    logger.warn('payloads are encrypted with the development key: set PAYLOAD_KEYS or PAYLOAD_KEY_FILE (README "Personal data in Temporal")');
+  }
+  if (config.INTAKE_SCHEDULE_ENABLED) {
+    const intakeSchedule = { taskQueue: config.TEMPORAL_TASK_QUEUE, cron: config.INTAKE_CRON, timezone: config.INTAKE_TIMEZONE };
+    const created = await ensureIntakeSchedule(new Client({ connection: client, namespace: config.TEMPORAL_NAMESPACE, dataConverter }), intakeSchedule);
+    logger.info({ scheduleId: intakeScheduleId(config.TEMPORAL_TASK_QUEUE), cron: config.INTAKE_CRON, timezone: config.INTAKE_TIMEZONE, created }, 'daily intake scheduled');
+  }
   await client.close();
 
   const database = createDatabase(
@@ -244,7 +302,10 @@ async function main(): Promise<void> {
     unconfiguredChannels: 'fail',
     delivery: { maxAttempts: notifications.maxAttempts },
     sweepIntervalMs: notifications.sweepIntervalMs,
+    ...(teamChannel ? { teamChannel } : {}),
     ...(tracing ? { plugins: [tracing.plugin] } : {}),
+    dataConverter,
+    intake: intakeSettingsFrom(config),
   });
   logger.info(
     {

@@ -1,5 +1,6 @@
 /** What the case workflow hands its activities. Pure: the workflow imports it. */
 import type { Actor, CaseClock, CaseEventType, CaseView, Collateral, Hand, MeasureView, NotificationChannel, Party, Recipient, TaskType } from '../domain';
+import type { PaymentAllocation } from '../domain/arrears';
 
 /** The failure type of a batch PostgreSQL refused for its data: retrying cannot help. */
 export const PROJECTION_REFUSED = 'ProjectionRefused';
@@ -24,6 +25,8 @@ export interface PaymentRecord {
   recordedBy: string;
   /** Absent in batches before payers were named: the borrower. */
   payer?: string;
+  /** What the payment paid (absent in batches before arrears by component). */
+  allocation?: PaymentAllocation;
 }
 
 export interface NotificationRecord {
@@ -61,7 +64,8 @@ export interface ProjectionBatch {
   pauseSinceCaseMs?: number | null;
   lastEvent: { type: CaseEventType; at: string } | null;
   collateral: Collateral[];
-  /** Present only on the batch that opens the case. */
+  /** Only on the opening batch of a case opened before intake kept the parties in PostgreSQL
+   * (its opening carried them); intake writes them itself now. */
   parties?: { borrower: Party; guarantors: Party[] };
   events: CaseEventRecord[];
   payments: PaymentRecord[];

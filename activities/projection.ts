@@ -3,9 +3,10 @@ import { eq, getTableColumns, sql, and } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { describeDatabaseError, isDataError } from '../db/errors';
 import { caseEvents, caseMeasures, caseParties, cases, officerTasks, payments, projectionIncidents } from '../db/schema';
-import { CLOSED_STAGES, DAY_MS, type CaseStage } from '../domain';
+import { CLOSED_STAGES, DAY_MS, openingArrears, type CaseStage } from '../domain';
 import { PROJECTION_REFUSED, type ProjectionBatch, type ProjectionIncident } from './contract';
 import { writeOutbox } from './outbox';
+import { enqueueTeamChannel } from './team-channel';
 
 type CaseRow = typeof cases.$inferInsert;
 
@@ -30,7 +31,15 @@ function caseRow(batch: ProjectionBatch): CaseRow {
     principal: view.principal,
     outstanding: view.outstanding,
     overdue: view.overdue,
+    // Views of runs before components: all of it principal, as the workflow's upgrade reads it.
+    arrears: view.arrears ?? openingArrears(view.overdue, undefined),
     recovered: view.recovered,
+    creditToReturn: view.creditToReturn ?? 0,
+    outcome: view.outcome ?? null,
+    settlement: view.settlement ?? null,
+    likelihood: view.classification?.likelihood ?? null,
+    tier: view.tier ?? null,
+    classification: view.classification ?? null,
     branch: view.branch,
     product: view.product,
     secured: view.secured,
@@ -83,7 +92,9 @@ const MEASURE_COLUMNS = (Object.keys(caseMeasureColumns) as (keyof typeof caseMe
 
 const DATA_ERROR_HINT = 'the ledger refused this batch for its data; retrying cannot help';
 
-export function createProjectionActivities(db: Database) {
+/** `teamChannelUrls`: where results (recoveries, broken promises, escalations, approvals) are
+ * posted; each result is queued for them in the batch's own transaction. */
+export function createProjectionActivities(db: Database, teamChannelUrls: readonly string[] = []) {
   return {
     /**
      * Writes one batch in one transaction. Safe to run twice: events, payments, notifications
@@ -93,7 +104,7 @@ export function createProjectionActivities(db: Database) {
      */
     async projectCase(batch: ProjectionBatch): Promise<void> {
       try {
-        await writeBatch(db, batch);
+        await writeBatch(db, batch, teamChannelUrls);
       } catch (err) {
         if (!isDataError(err)) throw err;
         const { code, message } = describeDatabaseError(err);
@@ -124,7 +135,7 @@ export function createProjectionActivities(db: Database) {
   };
 }
 
-async function writeBatch(db: Database, batch: ProjectionBatch): Promise<void> {
+async function writeBatch(db: Database, batch: ProjectionBatch, teamChannelUrls: readonly string[]): Promise<void> {
   await db.transaction(async (tx) => {
     await tx
       .insert(cases)
@@ -172,6 +183,8 @@ async function writeBatch(db: Database, batch: ProjectionBatch): Promise<void> {
           })),
         )
         .onConflictDoNothing();
+      // With its events, in their transaction: a result is queued once, and never without them.
+      await enqueueTeamChannel(tx, batch, teamChannelUrls);
     }
     if (batch.payments.length > 0) {
       await tx
@@ -188,6 +201,7 @@ async function writeBatch(db: Database, batch: ProjectionBatch): Promise<void> {
             eventId: p.eventId,
             recordedBy: p.recordedBy,
             payer: p.payer ?? 'borrower',
+            allocation: p.allocation ?? null,
           })),
         )
         .onConflictDoNothing();

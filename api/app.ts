@@ -13,12 +13,18 @@ import { containsNul } from '../domain';
 import { badRequest, fieldErrorsFromAjv, HttpProblem, PROBLEM_CONTENT_TYPE, PROBLEM_TYPES, type Problem } from './errors';
 import { problemForFault } from './faults';
 import authorization from './plugins/app/authorization';
+import caseReads from './plugins/app/case-reads';
 import casesRepository from './plugins/app/cases-repository';
+import consolePlugin, { type ConsoleOptions } from './plugins/app/console';
 import metrics from './plugins/app/metrics';
 import tracing from './plugins/app/tracing';
 import resources from './plugins/app/resources';
+import cors, { corsOrigins } from './plugins/external/cors';
+import helmet from './plugins/external/helmet';
 import jwt from './plugins/external/jwt';
+import rateLimit from './plugins/external/rate-limit';
 import swagger from './plugins/external/swagger';
+import codec from './routes/codec';
 import health from './routes/health';
 import v1 from './routes/v1';
 import { createValidatorCompiler } from './validation';
@@ -28,6 +34,8 @@ export interface AppOptions {
   db: Database;
   temporal: Client;
   logger: Logger;
+  /** The web console under /app (always served when built; dev tokens only when asked). */
+  console?: ConsoleOptions;
 }
 
 function sendProblem(reply: FastifyReply, problem: Problem, headers: Record<string, string> = {}): FastifyReply {
@@ -53,6 +61,12 @@ function httpProblemFor(err: FastifyError | HttpProblem | Error, request: Fastif
   const fault = problemForFault(err, { query: request.query, params: request.params });
   if (fault) return fault;
   const status = fastifyError.statusCode;
+  // A body the content parser could not read (malformed or empty JSON, too large, a media type
+  // not taken) is wrong as a whole: the answer names `body`, as it names any bad field.
+  if (status !== undefined && status >= 400 && status < 500 && fastifyError.code?.startsWith('FST_ERR_CTP_')) {
+    const validation = status === 400 ? { type: PROBLEM_TYPES.validation, title: 'Invalid request' } : {};
+    return new HttpProblem(status, err.message, { ...validation, errors: [{ field: 'body', reason: err.message }] });
+  }
   if (status !== undefined && status >= 400 && status < 500) return new HttpProblem(status, err.message);
   return new HttpProblem(500, 'An internal error occurred; it has been logged');
 }
@@ -62,6 +76,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     loggerInstance: options.logger as FastifyBaseLogger,
     genReqId: () => crypto.randomUUID(),
     routerOptions: { ignoreTrailingSlash: true },
+    bodyLimit: options.config.BODY_LIMIT_BYTES, // larger bodies: 413 before they are read whole
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(createValidatorCompiler());
 
@@ -92,18 +107,25 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   // External plugins
+  // Before any route: their hooks must see every route.
+  await app.register(helmet);
+  await app.register(cors, { origins: corsOrigins(options.config.CORS_ORIGINS) });
+  await app.register(rateLimit, { max: options.config.RATE_LIMIT_MAX, timeWindowMs: options.config.RATE_LIMIT_WINDOW_MS });
   await app.register(swagger);
-  await app.register(jwt, { secret: options.config.JWT_SECRET });
+  await app.register(jwt, { config: options.config });
 
   // App plugins
   await app.register(resources, { config: options.config, db: options.db, temporal: options.temporal });
   await app.register(authorization);
   await app.register(casesRepository);
+  await app.register(caseReads); // who read which case (GET /v1/audit/reads)
   await app.register(metrics); // GET /metrics, unauthenticated like /healthz (METRICS_ENABLED)
   await app.register(tracing); // a server span per request (OpenTelemetry; tracing.ts)
 
   // Routes
+  await app.register(consolePlugin, options.console ?? {}); // the web console under /app
   await app.register(health);
+  await app.register(codec, { prefix: '/codec' }); // the Temporal UI's and CLI's codec server
   await app.register(v1, { prefix: '/v1' });
 
   await app.ready();

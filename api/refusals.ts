@@ -55,6 +55,10 @@ function sentence(refusal: Refusal): string {
       return 'No write-off awaits a decision';
     case 'finding_required':
       return 'Approving a write-off records the accountability finding: finding { conclusion, reasoning, riskFlags } is required';
+    case 'classification_unchanged':
+      return d.classification === null
+        ? 'The case has not been classified yet'
+        : `The override changes nothing: the case's likelihood is ${d.likelihood}${d.override ? ' by an officer\'s override' : ' by the policy\'s rules, with no override to withdraw'}`;
     case 'unknown_payer':
       return `payer must be one of ${(d.known as unknown as string[]).join(', ')}`;
     case 'guarantee_exhausted':
@@ -83,6 +87,12 @@ function sentence(refusal: Refusal): string {
       return `closing is given only with the closed step, not with ${d.step}`;
     case 'litigation_not_filed':
       return `A settlement ends a suit once it is filed (negotiating after filing recovers far more); the last step reported is ${d.lastStep ?? 'none'}`;
+    case 'currency_mismatch':
+      return `currency must be the case's, ${d.currency}`;
+    case 'overdue_since_invalid':
+      return `overdueSince must be a real calendar date (YYYY-MM-DD) not after the case's date ${d.caseDate}`;
+    case 'arrears_unchanged':
+      return 'The report repeats the arrears and overdue date the case holds';
   }
 }
 

@@ -189,7 +189,7 @@ export async function measureLifecycle(deps: LifecycleDeps): Promise<LifecycleRe
     secured: true,
     guarantors: [{ name: 'Li Na', idNumber: `1101011988${randomInt(10 ** 7, 10 ** 8)}`, phone: '+8613900139000', guaranteedAmount: LIFECYCLE.guaranteedAmount }],
   });
-  const opened = await openCase(client, taskQueue, { requestId: randomUUID(), by: SYSTEM, loan: facts, policy });
+  const opened = await openCase(client, db, taskQueue, { requestId: randomUUID(), by: SYSTEM, loan: facts, policy });
   const { caseId } = opened.case;
   const handle = client.workflow.getHandle(caseId);
   const firstRunId = (await handle.describe()).runId;

@@ -27,7 +27,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
-import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { Client, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { and, eq, sql } from 'drizzle-orm';
@@ -44,9 +44,10 @@ import {
   dateToMs,
   promiseToPayUpdate,
   type CollectionPolicy,
-  type LoanFacts,
+  type LoanIntake,
 } from '../domain';
 import { createLogger } from '../logger';
+import { dataConverterFrom } from '../temporal/codec';
 import { openCase } from '../temporal/open-case';
 import { WORKFLOWS_PATH, createCaseWorker } from '../worker';
 import { minimalWorkflow, pokeSignal, pokeUpdate, wakesQuery, type BaselineActivities } from './baseline-workflow';
@@ -88,7 +89,7 @@ const sleep = (ms: number) => delay(ms, undefined, { signal: abort.signal });
 
 // ---- helpers ------------------------------------------------------------------------------
 
-function loan(overdueDaysAgo: number): LoanFacts {
+function loan(overdueDaysAgo: number): LoanIntake {
   return newLoan({ loanId: `BENCH${randomUUID().slice(0, 8).toUpperCase()}`, overdueSince: daysAgo(overdueDaysAgo) });
 }
 
@@ -215,7 +216,7 @@ interface QuietResult {
 async function measureQuietYear(client: Client, taskQueue: string, db: Database): Promise<QuietResult> {
   const policy = await benchPolicy(db, 'bench-quiet', SETTINGS.quietDayMs);
   // Far enough past due that the ladder opens it straight into hand 6.
-  const opened = await openCase(client, taskQueue, { requestId: randomUUID(), by: SYSTEM, loan: loan(200), policy });
+  const opened = await openCase(client, db, taskQueue, { requestId: randomUUID(), by: SYSTEM, loan: loan(200), policy });
   const { caseId } = opened.case;
   const handle = client.workflow.getHandle(caseId);
   const atHand6 = async () => (await handle.query(caseStateQuery)).hand === 6 && (await ledgerHand(db, caseId)) === 6;
@@ -319,7 +320,7 @@ interface LadderResult {
 async function measureLadder(client: Client, taskQueue: string, db: Database): Promise<LadderResult> {
   const policy = await benchPolicy(db, 'bench-ladder', SETTINGS.ladderDayMs);
   const facts = loan(0);
-  const opened = await openCase(client, taskQueue, { requestId: randomUUID(), by: SYSTEM, loan: facts, policy });
+  const opened = await openCase(client, db, taskQueue, { requestId: randomUUID(), by: SYSTEM, loan: facts, policy });
   const { caseId } = opened.case;
   const handle = client.workflow.getHandle(caseId);
   const atHand6 = async () => (await handle.query(caseStateQuery)).hand === 6 && (await ledgerHand(db, caseId)) === 6;
@@ -739,7 +740,10 @@ async function main(): Promise<void> {
       bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger as never }),
       bundleWorkflowCode({ workflowsPath: BASELINE_WORKFLOW_PATH, logger: quietLogger as never }),
     ]);
-    const { client, nativeConnection } = temporal.env;
+    const { nativeConnection } = temporal.env;
+    // The service's own data converter, so that the case measured is the one production runs.
+    const dataConverter = dataConverterFrom(process.env);
+    const client = new Client({ connection: temporal.env.connection, dataConverter });
     const taskQueue = `bench-cases-${randomUUID()}`;
     const baselineQueue = `bench-minimal-${randomUUID()}`;
     const caseWorkers = await createCaseWorker({
@@ -751,6 +755,7 @@ async function main(): Promise<void> {
       sweepIntervalMs: 0,
       workflowBundle: caseBundle,
       shutdownGraceTime: '5s',
+      dataConverter,
     });
     const baselineActivities: BaselineActivities = { mark: async () => undefined };
     const baselineWorker = await Worker.create({
@@ -759,6 +764,7 @@ async function main(): Promise<void> {
       taskQueue: baselineQueue,
       workflowBundle: baselineBundle,
       activities: baselineActivities,
+      dataConverter,
     });
 
     const report = await caseWorkers.runUntil(() =>

@@ -1,4 +1,4 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq } from 'drizzle-orm';
 import type { CollectionPolicy } from '../domain';
 import type { Database } from './client';
 import { collectionPolicies } from './schema';
@@ -12,6 +12,11 @@ function toPolicy(row: typeof collectionPolicies.$inferSelect): CollectionPolicy
     maxPromiseDays: row.maxPromiseDays,
     hands: row.hands,
     ...(row.measureRules ? { measureRules: row.measureRules } : {}),
+    ...(row.allocationOrder ? { allocationOrder: row.allocationOrder } : {}),
+    ...(row.classification ? { classification: row.classification } : {}),
+    ...(row.amountTiers ? { amountTiers: row.amountTiers } : {}),
+    ...(row.followUps ? { followUps: row.followUps } : {}),
+    ...(row.personalDataRetentionDays !== null ? { personalDataRetentionDays: row.personalDataRetentionDays } : {}),
   };
 }
 
@@ -53,4 +58,23 @@ export async function addPolicyVersion(
       .returning();
     return toPolicy(row!);
   });
+}
+
+export interface StoredPolicy extends CollectionPolicy {
+  createdAt: Date;
+}
+
+/** One version as stored, with when it was written; undefined when unknown. */
+export async function storedPolicyVersion(db: Database, name: string, version: number): Promise<StoredPolicy | undefined> {
+  const [row] = await db
+    .select()
+    .from(collectionPolicies)
+    .where(and(eq(collectionPolicies.name, name), eq(collectionPolicies.version, version)));
+  return row && { ...toPolicy(row), createdAt: row.createdAt };
+}
+
+/** Every policy with its versions, oldest version first. */
+export async function listPolicyVersions(db: Database): Promise<StoredPolicy[]> {
+  const rows = await db.select().from(collectionPolicies).orderBy(asc(collectionPolicies.name), asc(collectionPolicies.version));
+  return rows.map((row) => ({ ...toPolicy(row), createdAt: row.createdAt }));
 }

@@ -13,7 +13,10 @@ import {
   text,
   timestamp,
   uniqueIndex,
+  uuid,
 } from 'drizzle-orm/pg-core';
+import type { ArrearsComponent, Arrears, PaymentAllocation } from '../domain/arrears';
+import type { AmountTier, ClassificationRules } from '../domain/classification';
 import type {
   Actor,
   Collateral,
@@ -29,6 +32,10 @@ import type {
   PauseView,
   ProceedsView,
   ProjectionIncidentView,
+  SettlementView,
+  ClassificationView,
+  FollowUpRule,
+  ExitMeasureView,
 } from '../domain';
 
 const money = (name: string) => bigint(name, { mode: 'number' });
@@ -47,6 +54,15 @@ export const collectionPolicies = pgTable(
     /** The plan's rules (minimum hands, compliance flags, the policy's own proposals); null for
      * versions written before the plan, which run by the default rules. */
     measureRules: jsonb('measure_rules').$type<MeasureRules>(),
+    /** The order a partial payment pays the arrears' components; null: the standard order. */
+    allocationOrder: jsonb('allocation_order').$type<ArrearsComponent[]>(),
+    /** Recovery likelihood rules and amount tiers; null: the defaults. */
+    classification: jsonb('classification').$type<ClassificationRules>(),
+    amountTiers: jsonb('amount_tiers').$type<AmountTier[]>(),
+    /** Supervisors' phone follow-ups; null: none. */
+    followUps: jsonb('follow_ups').$type<FollowUpRule>(),
+    /** Case days a closed case keeps its parties' personal data; null: kept until erased otherwise. */
+    personalDataRetentionDays: integer('personal_data_retention_days'),
     createdAt: at('created_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.name, t.version] })],
@@ -78,7 +94,18 @@ export const cases = pgTable(
     principal: money('principal').notNull(),
     outstanding: money('outstanding').notNull(),
     overdue: money('overdue').notNull(),
+    /** `overdue` by component; rows written before components hold it all as principal. */
+    arrears: jsonb('arrears').$type<Arrears>().notNull(),
     recovered: money('recovered').notNull(),
+    creditToReturn: money('credit_to_return').notNull().default(0),
+    /** cured / repaid / settled / written_off; null while collecting (and for cases closed
+     * before outcomes were told apart). */
+    outcome: text('outcome'),
+    settlement: jsonb('settlement').$type<SettlementView>(),
+    /** likely / difficult / unlikely (an override included); null before the case is classified. */
+    likelihood: text('likelihood'),
+    tier: text('tier'),
+    classification: jsonb('classification').$type<ClassificationView>(),
     branch: text('branch').notNull(),
     product: text('product').notNull(),
     secured: boolean('secured').notNull(),
@@ -118,23 +145,31 @@ export const cases = pgTable(
     index('cases_overdue_since_idx').on(t.overdueSince, t.caseId),
     index('cases_loan_idx').on(t.loanId),
     index('cases_household_case_idx').on(t.householdId, t.caseId),
+    index('cases_branch_likelihood_case_idx').on(t.branch, t.likelihood, t.caseId),
+    index('cases_branch_tier_case_idx').on(t.branch, t.tier, t.caseId),
     check('cases_money_non_negative', sql`${t.outstanding} >= 0 and ${t.overdue} >= 0 and ${t.recovered} >= 0`),
     check('cases_hand_range', sql`${t.hand} between 1 and 6`),
   ],
 );
 
-/** Borrower and guarantors: personal data kept apart from the ledger and out of logs. */
+/**
+ * Borrower and guarantors: personal data kept apart from the ledger, out of logs and out of
+ * Temporal. Intake writes them before the case's workflow starts, so before the ledger has the
+ * case's row: no foreign key to `cases`. Retention deletes them once the closed case's policy
+ * says so (activities/retention.ts).
+ */
 export const caseParties = pgTable(
   'case_parties',
   {
-    caseId: text('case_id')
-      .notNull()
-      .references(() => cases.caseId),
+    caseId: text('case_id').notNull(),
     role: text('role', { enum: ['borrower', 'guarantor'] }).notNull(),
     position: smallint('position').notNull(),
     name: text('name').notNull(),
     idNumber: text('id_number').notNull(),
     phone: text('phone').notNull(),
+    /** When intake wrote them: retention erases only parties written before the case closed, never
+     * those a new episode's intake has just written. */
+    recordedAt: at('recorded_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.caseId, t.role, t.position] })],
 );
@@ -185,6 +220,9 @@ export const payments = pgTable(
     recordedBy: text('recorded_by').notNull(),
     /** `borrower`, or `guarantor:<n>`. */
     payer: text('payer').notNull().default('borrower'),
+    /** What the payment paid of each component, of the balance, and the credit to return; null
+     * for payments recorded before arrears by component. */
+    allocation: jsonb('allocation').$type<PaymentAllocation>(),
   },
   (t) => [
     primaryKey({ columns: [t.caseId, t.episode, t.reference] }),
@@ -354,5 +392,186 @@ export const officers = pgTable(
   (t) => [
     index('officers_branch_idx').on(t.branch, t.id),
     check('officers_capacity_non_negative', sql`${t.capacity} >= 0`),
+  ],
+);
+
+// ---- The risk watch and the team channel ---------------------------------------------------
+
+/** The risk watches (风险预警): one row per watched loan, the read model of its workflow. */
+export const watches = pgTable(
+  'watches',
+  {
+    watchId: text('watch_id').primaryKey(),
+    loanId: text('loan_id').notNull(),
+    /** The first Temporal run of the watch: a loan watched again after its watch closed starts a new one. */
+    runId: text('run_id').notNull(),
+    branch: text('branch').notNull(),
+    officerId: text('officer_id'),
+    currency: text('currency').notNull(),
+    outstanding: money('outstanding').notNull(),
+    trigger: text('trigger').notNull(),
+    state: text('state').notNull(),
+    exitPlan: jsonb('exit_plan').$type<ExitMeasureView[]>().notNull().default([]),
+    visitEveryDays: integer('visit_every_days'),
+    nextVisitAt: at('next_visit_at'),
+    visits: integer('visits').notNull().default(0),
+    /** The collection case the watch handed over to, once the loan went overdue. */
+    caseId: text('case_id'),
+    openedAt: at('opened_at').notNull(),
+    closedAt: at('closed_at'),
+    /** Batches projected; a stale write (a retried activity) never overwrites a newer one. */
+    version: integer('version').notNull(),
+    updatedAt: at('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('watches_branch_watch_idx').on(t.branch, t.watchId),
+    index('watches_branch_state_watch_idx').on(t.branch, t.state, t.watchId),
+    index('watches_state_watch_idx').on(t.state, t.watchId),
+    index('watches_officer_watch_idx').on(t.officerId, t.watchId),
+    check('watches_outstanding_non_negative', sql`${t.outstanding} >= 0`),
+  ],
+);
+
+/** The watch's trail, append-only (a trigger refuses UPDATE and DELETE; the runtime may not). */
+export const watchEvents = pgTable(
+  'watch_events',
+  {
+    /** Made in the workflow (replay-safe uuid4): a retried activity cannot add a second row. */
+    eventId: text('event_id').primaryKey(),
+    watchId: text('watch_id')
+      .notNull()
+      .references(() => watches.watchId),
+    /** The watch's first run (its `run_id` when written). */
+    runId: text('run_id').notNull(),
+    seq: integer('seq').notNull(),
+    type: text('type').notNull(),
+    actorSub: text('actor_sub').notNull(),
+    actorRole: text('actor_role').notNull(),
+    requestId: text('request_id'),
+    occurredAt: at('occurred_at').notNull(),
+    recordedAt: at('recorded_at').notNull().defaultNow(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [uniqueIndex('watch_events_watch_seq_idx').on(t.watchId, t.runId, t.seq)],
+);
+
+/** Visits to large customers (大客户), raised by their watch on its schedule. */
+export const watchTasks = pgTable(
+  'watch_tasks',
+  {
+    id: text('id').primaryKey(),
+    watchId: text('watch_id')
+      .notNull()
+      .references(() => watches.watchId),
+    type: text('type').notNull(),
+    officerId: text('officer_id'),
+    status: text('status', { enum: ['open', 'done', 'cancelled'] }).notNull().default('open'),
+    dueAt: at('due_at').notNull(),
+    createdAt: at('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('watch_tasks_watch_idx').on(t.watchId), index('watch_tasks_officer_due_idx').on(t.officerId, t.dueAt)],
+);
+
+/**
+ * Results posted to the team channel (清收微信群), one row per business event and configured
+ * URL, written in the projection's transaction with the event: none is lost, none written twice.
+ * Only ids, branch, hand and amounts: no personal data.
+ */
+export const teamChannelOutbox = pgTable(
+  'team_channel_outbox',
+  {
+    /** `<event id>@<url key>`: the receiver's idempotency key. */
+    id: text('id').primaryKey(),
+    eventId: text('event_id').notNull(),
+    caseId: text('case_id').notNull(),
+    kind: text('kind').notNull(),
+    url: text('url').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    status: text('status', { enum: ['pending', 'sent', 'failed'] }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    nextAttemptAt: at('next_attempt_at').notNull().defaultNow(),
+    claimedBy: text('claimed_by'),
+    claimedUntil: at('claimed_until'),
+    createdAt: at('created_at').notNull().defaultNow(),
+    sentAt: at('sent_at'),
+  },
+  (t) => [
+    index('team_channel_outbox_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    check('team_channel_outbox_status_known', sql`${t.status} in ('pending', 'sent', 'failed')`),
+  ],
+);
+
+// ---- Reads of personal data and histories ---------------------------------------------------
+
+/** Who read which case's personal data or history, and when: append-only (the runtime may only
+ * insert and select; a trigger refuses UPDATE, DELETE and TRUNCATE). No foreign key: the record of
+ * a read outlives the case it read. */
+export const caseReads = pgTable(
+  'case_reads',
+  {
+    readId: uuid('read_id').primaryKey().defaultRandom(),
+    readAt: at('read_at').notNull().defaultNow(),
+    actorSub: text('actor_sub').notNull(),
+    actorRole: text('actor_role').notNull(),
+    actorBranch: text('actor_branch'),
+    caseId: text('case_id').notNull(),
+    /** What was read: the case, its events, refusals, history, a suit, its household, the trail. */
+    what: text('what').notNull(),
+    /** The request's id (`x-request-id` in the logs). */
+    requestId: text('request_id').notNull(),
+  },
+  (t) => [
+    index('case_reads_read_at_idx').on(t.readAt, t.readId),
+    index('case_reads_case_idx').on(t.caseId, t.readAt, t.readId),
+    index('case_reads_actor_idx').on(t.actorSub, t.readAt, t.readId),
+  ],
+);
+
+// ---- The daily intake of the overdue list -------------------------------------------------
+
+/** One taking-in of the daily overdue list (还款资金落实): through the API or the daily schedule. */
+export const intakeRuns = pgTable(
+  'intake_runs',
+  {
+    runId: text('run_id').primaryKey(),
+    /** `api` (POST /v1/intake/overdue) or `schedule` (a file of the intake folder). */
+    source: text('source').notNull(),
+    file: text('file'),
+    actorSub: text('actor_sub').notNull(),
+    actorRole: text('actor_role').notNull(),
+    startedAt: at('started_at').notNull().defaultNow(),
+    /** Null while the run goes on (or if it stopped midway; the schedule's retry finishes it). */
+    finishedAt: at('finished_at'),
+    rows: integer('rows').notNull().default(0),
+    created: integer('created').notNull().default(0),
+    updated: integer('updated').notNull().default(0),
+    unchanged: integer('unchanged').notNull().default(0),
+    rejected: integer('rejected').notNull().default(0),
+  },
+  (t) => [
+    index('intake_runs_started_idx').on(t.startedAt, t.runId),
+    check('intake_runs_source_known', sql`${t.source} in ('api', 'schedule')`),
+  ],
+);
+
+/** What became of each row of a run; rejected rows name the column or field and the reason.
+ * No personal data: the loan and case ids only. Append-only for the runtime. */
+export const intakeRowResults = pgTable(
+  'intake_row_results',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => intakeRuns.runId),
+    row: integer('row').notNull(),
+    loanId: text('loan_id'),
+    caseId: text('case_id'),
+    outcome: text('outcome').notNull(),
+    errors: jsonb('errors').$type<{ field: string; reason: string }[]>().notNull().default([]),
+  },
+  (t) => [
+    primaryKey({ columns: [t.runId, t.row] }),
+    index('intake_row_results_case_idx').on(t.caseId),
+    check('intake_row_results_outcome_known', sql`${t.outcome} in ('created', 'updated', 'unchanged', 'rejected')`),
   ],
 );

@@ -32,6 +32,17 @@ export const CASE_EVENT_TYPES = [
   'instalment_missed',
   'measure_proceeds',
   'collateral_status_changed',
+  'settlement_agreed',
+  'arrears_waived',
+  'case_classified',
+  'classification_overridden',
+  'follow_up_raised',
+  /** The loan's risk watch handed over to this case (its id and history in the payload). */
+  'watch_linked',
+  /** Retention erased the parties' personal data of the closed case (counts, never the data). */
+  'personal_data_erased',
+  /** The daily overdue list reported new arrears or a new overdue date for the open case. */
+  'arrears_reported',
 ] as const;
 export type CaseEventType = (typeof CASE_EVENT_TYPES)[number];
 
@@ -75,6 +86,12 @@ export const REJECTION_REASONS = [
   'proceeds_invalid',
   'unknown_collateral',
   'covers_invalid',
+  'currency_mismatch',
+  'overdue_since_invalid',
+  /** A daily-list report that repeats what the case holds: nothing to take. */
+  'arrears_unchanged',
+  /** An override that changes nothing: the same likelihood, or none to withdraw. */
+  'classification_unchanged',
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 

@@ -1,4 +1,7 @@
+export * from './arrears';
+export * from './arrears-report';
 export * from './case';
+export * from './classification';
 export * from './clock';
 export * from './delivery';
 export * from './events';
@@ -10,3 +13,4 @@ export * from './text';
 export * from './measures';
 export * from './guarantor-claim';
 export * from './litigation';
+export * from './watch';

@@ -114,6 +114,8 @@ export interface LitigationResult {
   measureId: string;
   outcome: LitigationOutcome;
   legalCosts: number;
+  /** The agreement that ended a settled suit (absent from suits that ended before it was told). */
+  settlement?: { amount: number };
 }
 
 export interface ReportLitigationStep extends MessageMeta {

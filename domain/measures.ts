@@ -61,6 +61,9 @@ export interface MeasureRules {
   /** A restructuring's (or extension's) watch: case days of grace after an instalment's date,
    * and the misses after which it fails (absent: 3 and 2). */
   restructuring?: { graceDays: number; maxMisses: number };
+  /** Where escalation resumes when a measure the ladder waited for fails (absent: the hand the
+   * case left). */
+  reentryHand?: Hand;
 }
 
 export const DEFAULT_RESTRUCTURING = { graceDays: 3, maxMisses: 2 } as const;

@@ -3,6 +3,8 @@
  * worker, the API and the tests all import these definitions, so a name is spelled once.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Arrears, CaseOutcome, ReportedArrears } from './arrears';
+import type { Likelihood } from './classification';
 import type { Actor, CaseStage, Collateral, ContactChannel, ContactOutcome, FindingConclusion, Hand, Party, PauseReason } from './case';
 import type { RejectionReason } from './events';
 import type { AllocationRule, CollateralStatus, MeasureDecision, MeasureState, MeasureType, MeasureView, ProceedsView } from './measures';
@@ -14,7 +16,12 @@ export const CASE_WORKFLOW_TYPE = 'collectionCase';
 /** The facts of an overdue loan at intake. Amounts in minor units of `currency`. */
 export interface LoanFacts {
   loanId: string;
-  borrower: Party;
+  /** Only in openings made before the parties moved out of Temporal: the case hands it to the
+   * ledger once. Intake now writes the parties to PostgreSQL and the workflow never sees them. */
+  borrower?: Party;
+  /** Where intake put the borrower and guarantors (`case_parties:<case id>`); absent in openings
+   * that still carried them. */
+  partiesRef?: string;
   branch: string;
   product: string;
   secured: boolean;
@@ -22,6 +29,9 @@ export interface LoanFacts {
   principal: number;
   outstanding: number;
   overdue: number;
+  /** `overdue` by component, summing to it; absent where intake reports only the total (then
+   * all principal). */
+  arrears?: ReportedArrears;
   /** The first missed due date (YYYY-MM-DD): days past due count from it. */
   overdueSince: string;
   collateral: Collateral[];
@@ -45,10 +55,23 @@ export interface Origination {
   riskFlags: string[];
 }
 
-/** A guarantor and what they guaranteed (minor units of the loan's currency): the most a
- * guarantor claim may demand of them. Absent on loans taken in before claims. */
-export interface Guarantor extends Party {
+/** What a case knows of a guarantor (by position in the list): what they guaranteed (minor units
+ * of the loan's currency), the most a guarantor claim may demand of them; absent on loans taken in
+ * before claims. Openings made before the parties moved out of Temporal also carry the person. */
+export interface Guarantor extends Partial<Party> {
   guaranteedAmount?: number;
+}
+
+/** The loan as intake receives it, with its parties: intake keeps them in PostgreSQL
+ * (`case_parties`) and opens the case with `LoanFacts` that carry none (temporal/open-case.ts). */
+export interface LoanIntake extends Omit<LoanFacts, 'borrower' | 'guarantors' | 'partiesRef'> {
+  borrower: Party;
+  guarantors: (Party & { guaranteedAmount?: number })[];
+}
+
+/** An opening as intake receives it: the loan with its parties. */
+export interface CaseIntake extends Omit<CaseOpening, 'loan'> {
+  loan: LoanIntake;
 }
 
 /** What intake hands a new case: the loan, the policy version it will run, who opened it. */
@@ -63,6 +86,21 @@ export interface CaseOpening {
   /** The episode this opening starts: 1 for a loan's first case, one more than the closed
    * episode when the loan is overdue again. Absent in openings made before episodes were numbered. */
   episode?: number;
+}
+
+/** An officer overrides the policy's recovery likelihood, with a reason; `null` hands the
+ * classification back to the policy's rules. */
+export interface ClassifyCase extends MessageMeta {
+  likelihood: Likelihood | null;
+  reason: string;
+}
+
+/** The recovery likelihood as the case holds it: the policy's (rule and version named) and an
+ * officer's override, which wins while it stands. */
+export interface ClassificationView {
+  likelihood: Likelihood;
+  computed: { likelihood: Likelihood; rule: string; policy: { name: string; version: number } };
+  override: { likelihood: Likelihood; reason: string; by: Actor; at: string } | null;
 }
 
 /** Every officer message carries its sender and a request id; a repeated id has no effect. */
@@ -226,8 +264,21 @@ export interface CaseView {
   currency: string;
   principal: number;
   overdue: number;
+  /** `overdue` by component (fees, penalty interest, interest, principal, legal costs charged). */
+  arrears: Arrears;
   outstanding: number;
+  /** Credited to the loan; what exceeded everything owed is in `creditToReturn`, not here. */
   recovered: number;
+  /** Paid beyond everything owed: to return to the payer, never counted as recovered. */
+  creditToReturn: number;
+  /** How collection ended; null while it goes on (and for cases closed before outcomes). */
+  outcome: CaseOutcome | null;
+  /** A settlement agreement the case holds the borrower to: once paid, what remains is waived. */
+  settlement: SettlementView | null;
+  /** Recovery likelihood; null for cases that have not been classified yet. */
+  classification: ClassificationView | null;
+  /** Amount tier by outstanding balance (the policy's thresholds); null before classification. */
+  tier: string | null;
   branch: string;
   product: string;
   secured: boolean;
@@ -250,6 +301,14 @@ export interface CaseView {
   incidents: ProjectionIncidentView[];
   openedAt: string;
   closedAt: string | null;
+}
+
+export interface SettlementView {
+  measureId: string;
+  amount: number;
+  /** Paid since the agreement. */
+  paid: number;
+  agreedAt: string;
 }
 
 export interface ProjectionIncidentView {
@@ -296,6 +355,7 @@ export const decideMeasureUpdate = defineUpdate<MessageResult, [DecideMeasure]>(
 export const reportMeasureUpdate = defineUpdate<MessageResult, [ReportMeasure]>('reportMeasure');
 export const requestWriteOffUpdate = defineUpdate<MessageResult, [RequestWriteOff]>('requestWriteOff');
 export const decideWriteOffUpdate = defineUpdate<MessageResult, [DecideWriteOff]>('decideWriteOff');
+export const classifyUpdate = defineUpdate<MessageResult, [ClassifyCase]>('classify');
 
 // The same messages as signals: durably queued while no worker runs (`?async=true`).
 export const recordContactSignal = defineSignal<[RecordContact]>('recordContact');
@@ -309,6 +369,7 @@ export const proposeMeasureSignal = defineSignal<[ProposeMeasure]>('proposeMeasu
 export const decideMeasureSignal = defineSignal<[DecideMeasure]>('decideMeasure');
 export const reportMeasureSignal = defineSignal<[ReportMeasure]>('reportMeasure');
 export const requestWriteOffSignal = defineSignal<[RequestWriteOff]>('requestWriteOff');
+export const classifySignal = defineSignal<[ClassifyCase]>('classify');
 export const decideWriteOffSignal = defineSignal<[DecideWriteOff]>('decideWriteOff');
 export const caseStateQuery = defineQuery<CaseView>('caseState');
 

@@ -12,6 +12,9 @@ export const overdueSinceKey = defineSearchAttributeKey('OverdueSince', 'DATETIM
 /** Retired: cases on the first engine still upsert it until they finish; new cases never do. */
 export const daysPastDueKey = defineSearchAttributeKey('DaysPastDue', 'INT');
 export const overdueAmountKey = defineSearchAttributeKey('OverdueAmount', 'INT');
+/** likely / difficult / unlikely, as the case holds it (an override included). */
+export const recoveryLikelihoodKey = defineSearchAttributeKey('RecoveryLikelihood', 'KEYWORD');
+export const amountTierKey = defineSearchAttributeKey('AmountTier', 'KEYWORD');
 
 export const CASE_SEARCH_ATTRIBUTES = [
   caseStageKey,
@@ -21,4 +24,6 @@ export const CASE_SEARCH_ATTRIBUTES = [
   overdueSinceKey,
   daysPastDueKey,
   overdueAmountKey,
+  recoveryLikelihoodKey,
+  amountTierKey,
 ] as const;

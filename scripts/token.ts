@@ -5,7 +5,9 @@
  *   curl -H "authorization: Bearer $(npm run -s token -- supervisor sup-1 BR01)" localhost:3000/v1/cases
  *
  * It signs with JWT_SECRET, or outside production with the development secret the API falls back
- * to; it needs no database, so it reads only the variables it uses.
+ * to, and names JWT_ISSUER and JWT_AUDIENCE where they are set; it needs no database, so it reads
+ * only the variables it uses. Where the API checks an identity provider's tokens (JWT_JWKS_URL),
+ * the provider issues them: this script cannot.
  */
 import { fileURLToPath } from 'node:url';
 import { BRANCH_ROLES, isRole, signToken } from '../api/auth/tokens';
@@ -32,7 +34,12 @@ export function tokenFromArgs(args: string[], env: Record<string, string | undef
   if (!role || !sub || rest.length > 0) throw new Error(USAGE);
   if (!isRole(role)) throw new Error(`ROLE must be one of ${ROLES.join(', ')}, not "${role}"\n${USAGE}`);
   if (BRANCH_ROLES.includes(role) && !branch) throw new Error(`${role === 'officer' ? 'an' : 'a'} ${role} token needs a BRANCH\n${USAGE}`);
-  return signToken(secretFromEnv(env), { sub, role, ...(branch ? { branch } : {}) });
+  if (env.JWT_JWKS_URL) throw new Error('JWT_JWKS_URL is set: the API accepts only the identity provider\'s tokens, which this script cannot sign');
+  return signToken(
+    secretFromEnv(env),
+    { sub, role, ...(branch ? { branch } : {}) },
+    { ...(env.JWT_ISSUER ? { issuer: env.JWT_ISSUER } : {}), ...(env.JWT_AUDIENCE ? { audience: env.JWT_AUDIENCE } : {}) },
+  );
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

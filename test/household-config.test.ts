@@ -3,7 +3,7 @@ import { HOUSEHOLD_ID_PATTERN, householdIdOf } from '../api/household';
 import { DEVELOPMENT_HOUSEHOLD_KEY, loadConfig } from '../config';
 
 const base = { DATABASE_URL: 'postgres://app@db:5432/collection' };
-const production = { ...base, NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(32) };
+const production = { ...base, NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(32), PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}` };
 const KEY = 'k'.repeat(32);
 
 describe('HOUSEHOLD_KEY', () => {

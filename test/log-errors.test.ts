@@ -35,11 +35,11 @@ afterAll(async () => {
   await database?.close();
 });
 
-/** A real failed insert whose parameters hold a phone and an ID number (no such case: 23503). */
+/** A real failed insert whose parameters hold a phone and an ID number (the party twice: 23505). */
 async function failedInsert(): Promise<Error> {
   const err = await database.db
     .execute(
-      sql`insert into case_parties (case_id, role, position, name, id_number, phone) values (${'case-NONE'}, 'borrower', 0, 'Zhang Wei', ${ID_NUMBER}, ${PHONE})`,
+      sql`insert into case_parties (case_id, role, position, name, id_number, phone) values (${'case-NONE'}, 'borrower', 0, 'Zhang Wei', ${ID_NUMBER}, ${PHONE}), (${'case-NONE'}, 'borrower', 0, 'Zhang Wei', ${ID_NUMBER}, ${PHONE})`,
     )
     .then(() => undefined, (e: unknown) => e as Error);
   if (!err) throw new Error('the insert should have failed');
@@ -63,10 +63,10 @@ describe('error logs', () => {
     expect(first.err).toMatchObject({
       type: 'DrizzleQueryError',
       message: expect.stringMatching(/^Failed query: insert into case_parties/),
-      cause: { code: '23503', message: expect.stringMatching(/violates foreign key constraint/), constraint: expect.any(String) },
+      cause: { code: '23505', message: expect.stringMatching(/violates unique constraint/), constraint: expect.any(String) },
     });
-    expect(first.err.cause).not.toHaveProperty('detail'); // `Key (case_id)=(…)`: row values stay out
-    expect(json()[1].error.cause.code).toBe('23503');
+    expect(first.err.cause).not.toHaveProperty('detail'); // `Key (case_id, …)=(…)`: row values stay out
+    expect(json()[1].error.cause.code).toBe('23505');
   });
 
   it('the Temporal runtime path (installRuntime): an activity failure logs no parameters', async () => {
@@ -76,7 +76,7 @@ describe('error logs', () => {
     logger.child({ sdk: true }).warn(sanitizeLogMeta({ error: err, durationMs: 12, params: [PHONE], query: 'insert …' }), 'Activity failed');
     const [line] = lines.map((l) => JSON.parse(l));
     expect(JSON.stringify(line)).not.toContain(PHONE);
-    expect(line).toMatchObject({ sdk: true, durationMs: 12, error: { cause: { code: '23503' } } });
+    expect(line).toMatchObject({ sdk: true, durationMs: 12, error: { cause: { code: '23505' } } });
     expect(line).not.toHaveProperty('params');
     expect(line).not.toHaveProperty('query');
   });

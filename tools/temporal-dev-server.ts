@@ -18,6 +18,8 @@ export interface DevServerOptions {
   uiPort?: number;
   /** SQLite file the server keeps its state in, so that cases survive a restart. */
   dbFilename?: string;
+  /** The codec server the UI decodes payloads through (`--ui-codec-endpoint`). */
+  uiCodecEndpoint?: string;
   onLog?: (line: string) => void;
 }
 
@@ -57,13 +59,14 @@ export async function startTemporalDevServer(options: DevServerOptions = {}): Pr
 
   const cli = ensureTemporalCli();
   if (!cli) {
-    const env = await createLocalTemporal({ ip, port, uiPort, dbFilename });
+    const env = await createLocalTemporal({ ip, port, uiPort, dbFilename, uiCodecEndpoint: options.uiCodecEndpoint });
     return { address: env.address, uiUrl, stop: () => env.teardown() };
   }
   const args = [
     ...['server', 'start-dev', '--ip', ip, '--port', String(port), '--ui-port', String(uiPort)],
     ...['--db-filename', dbFilename, ...SQLITE_WAL, '--log-level', 'warn'],
     ...devServerSearchAttributeArgs(),
+    ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
   ];
   // Its own process group: a Ctrl-C in the terminal reaches only us, and we stop the server
   // after the worker has drained, not while it still talks to it.
@@ -112,16 +115,17 @@ export async function startTemporalDevServer(options: DevServerOptions = {}): Pr
  * SDK's own download when there is none. Without `dbFilename` it keeps its state in memory.
  */
 export function createLocalTemporal(
-  server: { ip?: string; port?: number; uiPort?: number; dbFilename?: string },
+  server: { ip?: string; port?: number; uiPort?: number; dbFilename?: string; uiCodecEndpoint?: string },
   cli?: string,
 ): Promise<TestWorkflowEnvironment> {
+  const { uiCodecEndpoint, ...options } = server;
   return TestWorkflowEnvironment.createLocal({
     server: {
-      ...server,
+      ...options,
       ...(cli ? { executable: { type: 'existing-path', path: cli } } : {}),
       ui: server.uiPort !== undefined,
       searchAttributes: [...CASE_SEARCH_ATTRIBUTES],
-      extraArgs: server.dbFilename ? SQLITE_WAL : [],
+      extraArgs: [...(server.dbFilename ? SQLITE_WAL : []), ...(uiCodecEndpoint ? ['--ui-codec-endpoint', uiCodecEndpoint] : [])],
     },
   });
 }

@@ -1,5 +1,5 @@
 import type { Role } from '../../domain';
-import { forbidden } from '../errors';
+import { forbidden, notFound, type HttpProblem } from '../errors';
 import type { Caller } from './tokens';
 
 /**
@@ -16,6 +16,7 @@ export const PERMISSIONS = {
   decide: ['supervisor', 'admin'],
   history: ['supervisor', 'admin'],
   report: ['supervisor', 'admin'],
+  reads: ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -42,14 +43,22 @@ export function assertBranch(caller: Caller, branch: string): void {
   }
 }
 
-/** Role, branch and (for officers' messages) assignment checks against a case. */
+/** What a caller hears of a case it may not see, word for word what it hears of a case that does
+ * not exist: a branch outsider learns nothing of another branch's cases. */
+export function noSuchCase(caseId: string): HttpProblem {
+  return notFound(`No case ${caseId}`);
+}
+
+/** Role, branch and (for officers' messages) assignment checks against a case; a case outside the
+ * caller's branch is answered as if it did not exist. */
 export function assertCaseAccess(
   caller: Caller,
   permission: Permission,
-  kase: { branch: string; officerId: string | null },
+  kase: { caseId: string; branch: string; officerId: string | null },
 ): void {
   assertRole(caller, permission);
-  assertBranch(caller, kase.branch);
+  const scope = branchScope(caller);
+  if (scope !== null && scope !== kase.branch) throw noSuchCase(kase.caseId);
   if (caller.role === 'officer' && permission !== 'read' && kase.officerId !== caller.sub) {
     throw forbidden('Officers act only on the cases assigned to them');
   }
@@ -73,5 +82,7 @@ function describe(permission: Permission): string {
       return 'read workflow histories';
     case 'report':
       return 'read portfolio reports';
+    case 'reads':
+      return 'list who read which case';
   }
 }

@@ -1,6 +1,10 @@
 import { Type, type Static } from 'typebox';
 import {
+  ARREARS_COMPONENTS,
   CASE_EVENT_TYPES,
+  CASE_OUTCOMES,
+  LIKELIHOODS,
+  REPORTED_COMPONENTS,
   CASE_STAGES,
   COLLATERAL_KINDS,
   COLLATERAL_STATUSES,
@@ -89,6 +93,45 @@ export const CollateralSchema = Type.Object(
 
 export const POLICY_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,63}$';
 
+/** `overdue` by component, as the repayment-fund check reports it. */
+export const ReportedArrearsSchema = Type.Object(
+  Object.fromEntries(REPORTED_COMPONENTS.map((c) => [c, Type.Optional(MinorUnitsSchema)])) as Record<
+    (typeof REPORTED_COMPONENTS)[number],
+    ReturnType<typeof Type.Optional<typeof MinorUnitsSchema>>
+  >,
+  {
+    additionalProperties: false,
+    description: '`overdue` by component (fees, penaltyInterest, interest, principal), summing to it; without it the whole of `overdue` is principal',
+  },
+);
+
+export const ArrearsSchema = Type.Object(
+  Object.fromEntries(ARREARS_COMPONENTS.map((c) => [c, MinorUnitsSchema])) as Record<(typeof ARREARS_COMPONENTS)[number], typeof MinorUnitsSchema>,
+  { description: 'Arrears by component, in minor units; legalCosts are costs of suits charged to the borrower where the policy recovers them' },
+);
+
+export const OutcomeSchema = StringEnum(CASE_OUTCOMES, {
+  description: 'How collection ended: cured (arrears cleared, the loan current again), repaid (nothing outstanding), settled (a settlement agreement honoured, the rest waived) or written_off',
+});
+
+export const LikelihoodSchema = StringEnum(LIKELIHOODS, { description: 'Recovery likelihood: likely (回收可能性大), difficult (较难), unlikely (不可能)' });
+
+export const ClassificationSchema = Type.Object({
+  likelihood: LikelihoodSchema,
+  computed: Type.Object(
+    {
+      likelihood: LikelihoodSchema,
+      rule: Type.String({ description: 'The policy rule that gave it (`otherwise` when none held)' }),
+      policy: Type.Object({ name: Type.String(), version: Type.Integer() }),
+    },
+    { description: 'What the policy\'s rules give' },
+  ),
+  override: Nullable(
+    Type.Object({ likelihood: LikelihoodSchema, reason: Type.String(), by: ActorSchema, at: Type.String() }),
+    { description: 'An officer\'s override, which wins while it stands' },
+  ),
+});
+
 /** The facts of an overdue loan, and the policy to run its case with. */
 export const OpenCaseSchema = Type.Object(
   {
@@ -101,6 +144,7 @@ export const OpenCaseSchema = Type.Object(
     principal: PositiveMinorUnitsSchema,
     outstanding: PositiveMinorUnitsSchema,
     overdue: PositiveMinorUnitsSchema,
+    arrears: Type.Optional(ReportedArrearsSchema),
     overdueSince: DateSchema,
     collateral: Type.Optional(Type.Array(CollateralSchema, { maxItems: 50, default: [] })),
     guarantors: Type.Optional(Type.Array(GuarantorSchema, { maxItems: 20, default: [] })),
@@ -159,8 +203,22 @@ const caseViewProperties = {
   currency: Type.String(),
   principal: MinorUnitsSchema,
   overdue: MinorUnitsSchema,
+  arrears: ArrearsSchema,
   outstanding: MinorUnitsSchema,
-  recovered: MinorUnitsSchema,
+  recovered: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Credited to the loan, in minor units (an overpayment is in `creditToReturn`, not here)' }),
+  creditToReturn: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Paid beyond everything owed, to return to the payer, in minor units' }),
+  outcome: Nullable(OutcomeSchema),
+  settlement: Nullable(
+    Type.Object({
+      measureId: Type.String(),
+      amount: MinorUnitsSchema,
+      paid: MinorUnitsSchema,
+      agreedAt: Type.String(),
+    }),
+    { description: 'A settlement agreement the case holds the borrower to: once `paid` reaches `amount`, the rest of the arrears is waived' },
+  ),
+  classification: Nullable(ClassificationSchema, { description: 'Recovery likelihood (回收可能性); null before the case is classified' }),
+  tier: Nullable(Type.String(), { description: 'Amount tier by outstanding balance, by the policy\'s thresholds (large, medium, small by default)' }),
   branch: Type.String(),
   product: Type.String(),
   secured: Type.Boolean(),
@@ -213,6 +271,11 @@ export const MessageAcceptedSchema = Type.Object({
 export const ListCasesQuerySchema = Type.Object(
   {
     stage: Type.Optional(StageSchema),
+    outcome: Type.Optional(OutcomeSchema),
+    likelihood: Type.Optional(LikelihoodSchema),
+    tier: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,31}$', description: 'Amount tier' })),
+    policyName: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$', description: 'Cases running this collection policy' })),
+    policyVersion: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647, description: 'With `policyName`: cases running this version of it' })),
     hand: Type.Optional(HandSchema),
     branch: Type.Optional(BranchSchema),
     officerId: Type.Optional(SubjectSchema),

@@ -52,7 +52,7 @@ export const CaseHistorySchema = Type.Object(
 export const RawHistorySchema = Type.Unsafe<{ events: unknown[] }>({
   type: 'object',
   description:
-    'format=raw: one run\'s history in the proto JSON form of `temporal workflow show --output json` (for `Worker.runReplayHistory` / `historyFromJSON`). Payloads stay encoded as stored, except that borrowers\' and guarantors\' `idNumber` and `phone` are masked in them (replay does not depend on them).',
+    'format=raw: one run\'s history in the proto JSON form of `temporal workflow show --output json` (for `Worker.runReplayHistory` / `historyFromJSON`). Payloads are decrypted (the service\'s payload encryption; replay needs no key), and borrowers\' and guarantors\' names, `idNumber` and `phone` are masked in them (replay does not depend on them).',
   properties: { events: { type: 'array', items: { type: 'object', additionalProperties: true } } },
   required: ['events'],
   additionalProperties: true,

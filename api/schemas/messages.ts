@@ -1,9 +1,11 @@
 import { Type, type Static } from 'typebox';
 import { CONTACT_CHANNELS, CONTACT_OUTCOMES, PAUSE_REASONS } from '../../domain';
+import { LikelihoodSchema } from './cases';
 import {
   DateSchema,
   DateTimeSchema,
   LongTextSchema,
+  Nullable,
   PositiveMinorUnitsSchema,
   StringEnum,
   SubjectSchema,
@@ -50,6 +52,14 @@ export const AddNoteSchema = Type.Object(
     summary: LongTextSchema,
     problems: Type.Optional(LongTextSchema),
     nextSteps: Type.Optional(LongTextSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const ClassifyCaseSchema = Type.Object(
+  {
+    likelihood: Nullable(LikelihoodSchema, { description: 'The officer\'s judgement; null withdraws an override and hands the classification back to the policy\'s rules' }),
+    reason: LongTextSchema,
   },
   { additionalProperties: false },
 );

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 
-import { HandSchema, StageSchema } from './cases';
+import { HandSchema, LikelihoodSchema, ListCasesQuerySchema, OutcomeSchema, StageSchema } from './cases';
 import { BranchSchema, DateSchema, DaysPastDueFilterSchema, described, MinorUnitsSchema, Nullable, StringEnum, SubjectSchema } from './common';
 
 export const PortfolioQuerySchema = Type.Object(
@@ -55,6 +55,15 @@ export const PortfolioSchema = Type.Object({
   byOfficer: Type.Array(Type.Object({ officerId: Nullable(SubjectSchema, { description: 'null: no officer assigned' }), ...figures }), {
     description: 'Per assigned officer (as of the date) and currency',
   }),
+  byLikelihood: Type.Array(Type.Object({ likelihood: Nullable(LikelihoodSchema, { description: 'null: not classified by then' }), ...figures }), {
+    description: 'Per recovery likelihood (an override included) as of the date, and currency',
+  }),
+  byTier: Type.Array(Type.Object({ tier: Nullable(Type.String(), { description: 'null: not classified by then' }), ...figures }), {
+    description: 'Per amount tier as of the date, and currency',
+  }),
+  byOutcome: Type.Array(Type.Object({ outcome: Nullable(OutcomeSchema, { description: 'null: still in collection (or closed before outcomes were told apart)' }), ...figures }), {
+    description: 'Per outcome (cured, repaid, settled, written_off) as of the date, and currency',
+  }),
   promises: Type.Object(
     {
       kept: CountSchema,
@@ -101,15 +110,5 @@ export type RollRatesView = Static<typeof RollRatesSchema>;
 
 
 /** `GET /v1/cases/export.csv`: the filters of `GET /v1/cases`, without the page (the export streams every page). */
-export const ExportCasesQuerySchema = Type.Object(
-  {
-    stage: Type.Optional(StageSchema),
-    hand: Type.Optional(HandSchema),
-    branch: Type.Optional(BranchSchema),
-    officerId: Type.Optional(SubjectSchema),
-    minDaysPastDue: Type.Optional(DaysPastDueFilterSchema),
-    maxDaysPastDue: Type.Optional(DaysPastDueFilterSchema),
-  },
-  { additionalProperties: false },
-);
+export const ExportCasesQuerySchema = Type.Omit(ListCasesQuerySchema, ['cursor', 'limit'], { additionalProperties: false });
 export type ExportCasesQuery = Static<typeof ExportCasesQuerySchema>;

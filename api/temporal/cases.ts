@@ -6,7 +6,8 @@ import {
   type Client,
 } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
-import { MESSAGE_REFUSED, type CaseOpening, type MessageMeta, type MessageResult, type OpenCaseResult, type Refusal } from '../../domain';
+import type { Database } from '../../db/client';
+import { MESSAGE_REFUSED, type CaseIntake, type MessageMeta, type MessageResult, type OpenCaseResult, type Refusal } from '../../domain';
 import { openCase } from '../../temporal/open-case';
 
 /** How long intake waits for the case workflow to answer before telling the caller to retry. */
@@ -37,11 +38,12 @@ export async function within<T>(client: Client, timeoutMs: number, call: () => P
  */
 export async function openCaseWithin(
   client: Client,
+  db: Database,
   taskQueue: string,
-  opening: CaseOpening,
+  intake: CaseIntake,
   timeoutMs = INTAKE_TIMEOUT_MS,
 ): Promise<IntakeOutcome> {
-  const outcome = await within(client, timeoutMs, () => openCase(client, taskQueue, opening));
+  const outcome = await within(client, timeoutMs, () => openCase(client, db, taskQueue, intake));
   return 'timedOut' in outcome ? { kind: 'timeout' } : { kind: 'answered', result: outcome.value };
 }
 

@@ -8,6 +8,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 // @temporalio/proto is CommonJS without static named exports: take the value from the default import.
 import proto, { type temporal } from '@temporalio/proto';
+import { decodeWith } from '../../temporal/codec';
 import { hasPersonalData, maskPersonalData } from '../masking';
 import type { HistoryEventView, HistoryRunView } from '../schemas/history';
 
@@ -46,7 +47,7 @@ export async function fetchEpisodeRuns(client: Client, workflowId: string): Prom
   const runs: EpisodeRun[] = [];
   let runId: string | undefined = latest.runId;
   while (runId && runs.length < MAX_RUNS) {
-    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const history = await fetchDecodedHistory(client, workflowId, runId);
     runs.push({ runId, history });
     runId = startedAttributes(history)?.continuedExecutionRunId || undefined;
   }
@@ -65,7 +66,7 @@ export async function fetchCaseRuns(client: Client, workflowId: string, currentE
   const earlier: EpisodeRun[] = [];
   for await (const execution of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) {
     if (known.has(execution.runId) || earlier.length >= MAX_RUNS) continue;
-    earlier.push({ runId: execution.runId, history: await client.workflow.getHandle(workflowId, execution.runId).fetchHistory() });
+    earlier.push({ runId: execution.runId, history: await fetchDecodedHistory(client, workflowId, execution.runId) });
   }
   earlier.sort((a, b) => startedAtMs(a.history) - startedAtMs(b.history));
   const firstRuns = [...new Set(earlier.map((run) => startedAttributes(run.history)?.firstExecutionRunId ?? run.runId))];
@@ -78,6 +79,40 @@ export async function fetchCaseRuns(client: Client, workflowId: string, currentE
   ];
 }
 
+/**
+ * One run's history with its payloads decrypted by the client's own codec (temporal/codec.ts),
+ * so that what follows reads and masks them as JSON. A payload no configured key opens stays
+ * as stored (shown as undecodable).
+ */
+async function fetchDecodedHistory(client: Client, workflowId: string, runId: string): Promise<History> {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  const codecs = client.options.loadedDataConverter.payloadCodecs;
+  const payloads: Payload[] = [];
+  collectPayloads(history, payloads, 0);
+  await Promise.all(
+    payloads.map(async (payload) => {
+      const [decoded] = await decodeWith(codecs, [payload as never]).catch(() => [undefined]);
+      if (!decoded) return;
+      payload.metadata = decoded.metadata ?? {};
+      payload.data = decoded.data ?? new Uint8Array();
+    }),
+  );
+  return history;
+}
+
+function collectPayloads(value: unknown, into: Payload[], depth: number): void {
+  if (depth > 64 || value === null || typeof value !== 'object' || value instanceof Uint8Array) return;
+  if (Array.isArray(value)) {
+    for (const item of value) collectPayloads(item, into, depth + 1);
+    return;
+  }
+  if (isPayload(value)) {
+    into.push(value);
+    return;
+  }
+  for (const item of Object.values(value)) collectPayloads(item, into, depth + 1);
+}
+
 function startedAttributes(history: History) {
   return history.events?.[0]?.workflowExecutionStartedEventAttributes ?? undefined;
 }
@@ -88,7 +123,8 @@ function startedAtMs(history: History): number {
 
 // ---- raw ------------------------------------------------------------------------------------
 
-/** The run as the JSON history replay and the Temporal CLI accept, personal data masked. */
+/** The run as the JSON history replay and the Temporal CLI accept: payloads decrypted (a replay
+ * needs no key) and personal data masked. */
 export function rawHistoryJson(history: History): string {
   maskPayloadsInPlace(history, 0);
   return historyToJSON(history);

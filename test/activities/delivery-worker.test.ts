@@ -8,7 +8,7 @@ import { notificationOutbox } from '../../db/schema';
 import { deliveryTaskQueue } from '../../domain';
 import { createLogger } from '../../logger';
 import { createCaseWorker } from '../../worker';
-import { startCaseHarness, workflowBundle, type CaseHarness } from '../support/harness';
+import { startCaseHarness, testDataConverter, workflowBundle, type CaseHarness } from '../support/harness';
 import { daysAgo, eventually, newLoan, open } from '../support/fixtures';
 
 const sent: OutgoingNotification[] = [];
@@ -92,6 +92,7 @@ describe('createCaseWorker', () => {
         workflowBundle: await workflowBundle(),
         sweepIntervalMs: 0,
         shutdownGraceTime: 0,
+        dataConverter: testDataConverter(),
       });
       expect(workers.deliveryTaskQueue).toBe(`${h.taskQueue}-run-until-delivery`);
       await expect(workers.runUntil(async () => 42)).resolves.toBe(42);

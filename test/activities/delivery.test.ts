@@ -14,7 +14,7 @@ import type { NotificationRecord } from '../../activities/contract';
 import { writeOutbox } from '../../activities/outbox';
 import { createDatabase, type DatabaseHandle } from '../../db/client';
 import { caseParties, notificationOutbox } from '../../db/schema';
-import type { Party } from '../../domain';
+import { noArrears, type Party } from '../../domain';
 import { createLogger } from '../../logger';
 
 let database: DatabaseHandle;
@@ -42,7 +42,7 @@ async function bareCase(guarantors: Party[] = GUARANTORS): Promise<string> {
     `select column_name, data_type from information_schema.columns
       where table_schema = 'public' and table_name = 'cases' and is_nullable = 'NO' and column_default is null`,
   );
-  const known: Record<string, unknown> = { case_id: caseId, loan_id: caseId.slice(5), stage: 'collecting', hand: 1, currency: 'CNY' };
+  const known: Record<string, unknown> = { case_id: caseId, loan_id: caseId.slice(5), stage: 'collecting', hand: 1, currency: 'CNY', arrears: { ...noArrears(), principal: 1 } };
   const byType = (type: string): unknown => {
     if (/int|numeric|double|real/.test(type)) return 1;
     if (type === 'boolean') return false;

@@ -12,7 +12,7 @@ import type { NotificationRecord } from '../../activities/contract';
 import { writeOutbox } from '../../activities/outbox';
 import { createDatabase, type DatabaseHandle } from '../../db/client';
 import { caseParties, cases, notificationOutbox } from '../../db/schema';
-import type { Party } from '../../domain';
+import { noArrears, type Party } from '../../domain';
 import { createLogger } from '../../logger';
 
 let database: DatabaseHandle;
@@ -47,6 +47,7 @@ async function caseOf(householdId: string | null, hand: number, clock = { origin
     stage: 'collecting',
     hand,
     currency: 'CNY',
+    arrears: { ...noArrears(), principal: 1 },
     clock_origin: new Date(clock.originMs),
     day_ms: clock.dayMs,
   };

@@ -138,8 +138,10 @@ describe('bulk reassignment', () => {
       expect.objectContaining({ caseId: c1, outcome: 'refused', reason: 'officer_not_of_branch', detail: { officerId: elsewhere, officerBranch: OTHER, caseBranch: BRANCH } }),
     ]);
 
-    // Outsiders and officers may not.
-    expectProblem(await bulk(OUTSIDER, { caseIds: [c1], officerId: D }, `bulk-${randomUUID()}`), 403);
+    // Outsiders and officers may not; to an outsider, another branch's case is a missing one.
+    const outsider = await bulk(OUTSIDER, { caseIds: [c1, `case-MISSING-${suffix}`], officerId: D }, `bulk-${randomUUID()}`);
+    expect(outsider.statusCode, outsider.body).toBe(200);
+    expect(outsider.json().items.map((i: { outcome: string }) => i.outcome)).toEqual(['not_found', 'not_found']);
     expectProblem(await bulk(OUTSIDER, { fromOfficerId: A, officerId: D }, `bulk-${randomUUID()}`), 403);
     expectProblem(await bulk(['officer', A, BRANCH], { caseIds: [c1], officerId: D }, `bulk-${randomUUID()}`), 403);
     expect(await officerOf(c1)).toBe(A);

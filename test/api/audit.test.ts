@@ -132,7 +132,8 @@ describe('the hash chain of a case', () => {
     const ok = await verify(SUPERVISOR_BR01, caseId);
     expect(ok.statusCode, ok.body).toBe(200);
     expect(ok.json()).toEqual({ caseId, events: rows.length, valid: true, firstBrokenLink: null });
-    expectProblem(await verify(SUPERVISOR_BR02, caseId), 403);
+    // Another branch's case is, to its supervisor, a missing one.
+    expect(expectProblem(await verify(SUPERVISOR_BR02, caseId), 404).detail).toBe(`No case ${caseId}`);
     expectProblem(await verify(officer, caseId), 403);
     expectProblem(await verify(ADMIN, 'case-NOSUCHLOAN'), 404);
 

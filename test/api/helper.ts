@@ -7,6 +7,7 @@ import { loadConfig, type Config } from '../../config';
 import { createDatabase, type DatabaseHandle } from '../../db/client';
 import { apiConnectionOptions } from '../../api/plugins/app/temporal';
 import { createLogger } from '../../logger';
+import { dataConverterFrom } from '../../temporal/codec';
 import type { CaseHarness } from '../support/harness';
 
 export interface ApiTest {
@@ -24,15 +25,18 @@ export interface ApiTest {
 /**
  * The app on the run's real PostgreSQL database and Temporal server. With a harness, it shares
  * the harness's client and database (and its task queue, where the harness's worker listens);
- * without, it makes its own and closes them after.
+ * without, it makes its own and closes them after. `env` adds settings (CORS_ORIGINS, JWT_ISSUER…).
  */
-export async function build(options: { harness?: CaseHarness } = {}): Promise<ApiTest> {
+export async function build(options: { harness?: CaseHarness; env?: Record<string, string> } = {}): Promise<ApiTest> {
   const { harness } = options;
   const config: Config = {
     ...loadConfig({
       DATABASE_URL: inject('databaseUrl'),
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      // Suites send many requests as one caller; the limit itself is tested in access-limits.test.ts.
+      RATE_LIMIT_MAX: '1000000',
+      ...options.env,
     }),
     ...(harness ? { TEMPORAL_TASK_QUEUE: harness.taskQueue } : {}),
   };
@@ -44,12 +48,12 @@ export async function build(options: { harness?: CaseHarness } = {}): Promise<Ap
     database = harness.database;
   } else {
     connection = await Connection.connect(apiConnectionOptions({ address: config.TEMPORAL_ADDRESS }));
-    client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFrom(config) });
     database = createDatabase(config.DATABASE_URL, 2);
   }
   const app = await buildApp({ config, db: database.db, temporal: client, logger: createLogger(config.LOG_LEVEL) });
   const auth = (role: TokenClaims['role'], sub: string, branch?: string) =>
-    `Bearer ${signToken(config.JWT_SECRET, { role, sub, ...(branch ? { branch } : {}) })}`;
+    `Bearer ${signToken(config.JWT_SECRET, { role, sub, ...(branch ? { branch } : {}) }, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE })}`;
   return {
     app,
     config,

@@ -186,10 +186,10 @@ describe('a suit through the API', () => {
 });
 
 describe('who may, and which suit', () => {
-  it('answers 403 outside the caller\'s reach and 404 for what is no suit', async () => {
+  it('answers 404 outside the caller\'s branch (as for a missing case), 403 to who may not act, and 404 for what is no suit', async () => {
     const caseId = await openCase(await suitPolicy());
     const { base } = await startSuit(caseId);
-    expectProblem(await t.as(OFFICER_BR02, { url: base }), 403);
+    expect(expectProblem(await t.as(OFFICER_BR02, { url: base }), 404).detail).toBe(`No case ${caseId}`);
     expect((await t.as(OFFICER_ZHANG, { url: base })).statusCode).toBe(200); // reading: the branch
     expectProblem(await post(OFFICER_ZHANG, `${base}/steps`, step('assess', '2025-03-01')), 403); // acting: the assigned officer
     const bySupervisor = await post(SUPERVISOR_WANG, `${base}/costs`, { amount: 100, description: 'stamp duty' }); // a supervisor of the branch

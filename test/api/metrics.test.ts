@@ -12,7 +12,7 @@ import { LEDGER_SCRAPE_TIMEOUT_MS } from '../../api/plugins/app/metrics';
 import { createDatabase, type DatabaseHandle } from '../../db/client';
 import { migrateDatabase } from '../../db/migrate';
 import { cases, notificationOutbox, projectionIncidents } from '../../db/schema';
-import { CASE_STAGES, HANDS } from '../../domain';
+import { CASE_STAGES, HANDS, openingArrears } from '../../domain';
 import { createLogger } from '../../logger';
 import { eventually } from '../support/fixtures';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-database';
@@ -84,6 +84,7 @@ function caseRow(caseId: string, stage: 'collecting' | 'paused' | 'recovered', h
     principal: 100_000,
     outstanding: 50_000,
     overdue: 10_000,
+    arrears: openingArrears(10_000, undefined),
     recovered: 0,
     branch: 'BR01',
     product: 'consumer_loan',

@@ -8,7 +8,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addPolicyVersion } from '../../db/policies';
 import { STANDARD_POLICY } from '../../db/seed';
-import { msToDate, type Role } from '../../domain';
+import { msToDate, type Hand, type Role } from '../../domain';
 import { startCaseHarness, type CaseHarness } from '../support/harness';
 import { eventually, newLoan, testPolicy } from '../support/fixtures';
 import { saveHistory } from '../support/histories';
@@ -339,20 +339,32 @@ describe('restructuring: the schedule watched instalment by instalment', () => {
   const dayMs = 300;
   const scheduleFrom = (caseDate: string, days: number[], amount: number) =>
     days.map((d) => ({ dueDate: msToDate(Date.parse(`${caseDate}T00:00:00Z`) + d * 86_400_000), amount }));
-  async function restructured(rules: { graceDays: number; maxMisses: number }, days: number[]) {
+  async function restructured(
+    rules: { graceDays: number; maxMisses: number },
+    days: number[],
+    extra: { type?: 'restructuring' | 'extension'; reentryHand?: Hand; dayMs?: number } = {},
+  ) {
     const policy = await addPolicyVersion(h.db, {
       ...STANDARD_POLICY,
       name: `restructure-${randomUUID().slice(0, 8)}`,
-      dayMs,
+      dayMs: extra.dayMs ?? dayMs,
       hands: STANDARD_POLICY.hands.map((rule, i) => ({ ...rule, entersAtDay: [0, 8, 400, 500, 600, 700][i]! })),
-      measureRules: { minHand: {}, compliance: { publicNotice: false }, autoPropose: [], restructuring: rules },
+      measureRules: {
+        minHand: {},
+        compliance: { publicNotice: false },
+        autoPropose: [],
+        restructuring: rules,
+        ...(extra.reentryHand ? { reentryHand: extra.reentryHand } : {}),
+      },
     });
     const caseId = await openCase({ policy: policy.name, overdue: 200_000 });
     const caseDate = (await t.as(OFFICER_LI, { url: `/v1/cases/${caseId}` })).json().caseDate as string;
     const schedule = scheduleFrom(caseDate, days, 100_000);
     const wrong = await propose(OFFICER_LI, caseId, { type: 'restructuring', rationale: 'r', expectedRecovery: 1, schedule: scheduleFrom(caseDate, days, 90_000) });
     expect(expectProblem(wrong, 422)).toMatchObject({ reason: 'schedule_invalid', errors: [{ field: 'schedule' }] });
-    const measure = (await propose(OFFICER_LI, caseId, { type: 'restructuring', rationale: 'two instalments', expectedRecovery: 200_000, schedule })).json();
+    const proposed = await propose(OFFICER_LI, caseId, { type: extra.type ?? 'restructuring', rationale: 'two instalments', expectedRecovery: 200_000, schedule });
+    expect(proposed.statusCode, proposed.body).toBe(201);
+    const measure = proposed.json();
     expect((await decide(SUPERVISOR_WANG, caseId, measure.measureId, 'approve')).statusCode).toBe(200);
     expect((await report(OFFICER_LI, caseId, measure.measureId, 'in_progress', 'signed')).statusCode).toBe(200);
     return { caseId, measureId: measure.measureId as string };
@@ -384,6 +396,56 @@ describe('restructuring: the schedule watched instalment by instalment', () => {
     expect(trail.filter((e) => e.type === 'instalment_missed')).toHaveLength(2);
     await eventually(async () => ((await read(caseId)).hand === 2 ? true : undefined));
     await saveHistory('v3-restructuring-failed', await h.client.workflow.getHandle(caseId).fetchHistory());
+  });
+
+  it('an extension that fails sends the case to the policy\'s re-entry hand, naming the rule', async () => {
+    const { caseId, measureId } = await restructured({ graceDays: 0, maxMisses: 1 }, [3, 4], { type: 'extension', reentryHand: 4, dayMs: 1_000 });
+    const moved = await eventually(async () => {
+      const view = await read(caseId);
+      return view.hand === 4 ? view : undefined;
+    });
+    expect(moved.measures.find((m: { measureId: string }) => m.measureId === measureId)).toMatchObject({ type: 'extension', state: 'failed' });
+    const trail = (await t.as(SUPERVISOR_WANG, { url: `/v1/cases/${caseId}/events?limit=200` })).json().items as { type: string; payload: Record<string, unknown> }[];
+    const entered = trail.filter((e) => (e.type === 'hand_entered' || e.type === 'hand_entered_late') && (e.payload.hand as number) > 1);
+    // Hand 2 may come by days first on a slow machine (day 8 is 8 s in); 3 and 4 come by the rule.
+    expect(entered.filter((e) => (e.payload.hand as number) >= 3).map((e) => [e.payload.hand, e.payload.reason])).toEqual([
+      [3, 'reentry'],
+      [4, 'reentry'],
+    ]);
+    expect(entered.at(-1)!.payload.after).toMatchObject({ measureId, rule: { rule: 'measureRules.reentryHand', hand: 4 } });
+    await saveHistory('v6-extension-failed-reentry', await h.client.workflow.getHandle(caseId).fetchHistory());
+  });
+});
+
+describe('measures tracked on the case: rent collection, field visits and other measures', () => {
+  it('credits collected rent to the case as the measure\'s proceeds', async () => {
+    const caseId = await openCase({ overdue: 500_000 });
+    const rent = (await propose(OFFICER_LI, caseId, { type: 'rent_collection', rationale: 'the tenant pays rent to the bank', expectedRecovery: 300_000 })).json();
+    expect(rent).toMatchObject({ type: 'rent_collection', state: 'proposed', covers: [caseId] });
+    expect((await decide(SUPERVISOR_WANG, caseId, rent.measureId, 'approve')).statusCode).toBe(200);
+    const month = await post(OFFICER_LI, `/v1/cases/${caseId}/measures/${rent.measureId}/progress`, {
+      status: 'in_progress',
+      note: 'March rent',
+      proceeds: { reference: 'RENT-2026-03', gross: 120_000, costs: 20_000 },
+    });
+    expect(month.statusCode, month.body).toBe(200);
+    expect(month.json()).toMatchObject({ state: 'in_progress', proceeds: [expect.objectContaining({ reference: 'RENT-2026-03', net: 100_000 })] });
+    expect((await t.as(OFFICER_LI, { url: `/v1/cases/${caseId}` })).json()).toMatchObject({ recovered: 100_000, overdue: 400_000, stage: 'collecting' });
+  });
+
+  it('runs a field visit and an other measure through their lifecycle, and cancels one', async () => {
+    const caseId = await openCase({ overdue: 500_000 });
+    for (const type of ['field_visit', 'other'] as const) {
+      const measure = (await propose(OFFICER_LI, caseId, { type, rationale: `a ${type}`, expectedRecovery: 0 })).json();
+      expect((await decide(SUPERVISOR_WANG, caseId, measure.measureId, 'approve')).statusCode).toBe(200);
+      expect((await report(OFFICER_LI, caseId, measure.measureId, 'in_progress', 'under way')).json()).toMatchObject({ state: 'in_progress' });
+      expect((await report(OFFICER_LI, caseId, measure.measureId, 'succeeded', 'met the borrower')).json()).toMatchObject({ state: 'succeeded' });
+    }
+    const dropped = (await propose(OFFICER_LI, caseId, { type: 'other', rationale: 'ask the employer', expectedRecovery: 0 })).json();
+    expect((await decide(SUPERVISOR_WANG, caseId, dropped.measureId, 'approve')).statusCode).toBe(200);
+    expect((await report(OFFICER_LI, caseId, dropped.measureId, 'cancelled', 'borrower moved away')).json()).toMatchObject({ state: 'cancelled' });
+    const done = await report(OFFICER_LI, caseId, dropped.measureId, 'succeeded', 'too late');
+    expect(done.statusCode).toBe(409);
   });
 });
 

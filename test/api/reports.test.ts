@@ -168,6 +168,21 @@ describe('a hand-built portfolio', () => {
         { officerId: 'officer-a', ...usd(1, 10_000_000, 1_000_000, 0) }, // d
         { officerId: 'officer-b', ...cny(3, 29_000_000, 2_000_000, 1_000_000) }, // b, c, f
       ],
+      // The collateral (80,000,000) covers every balance: the standard rules say likely; 10,000,000
+      // is below the standard medium tier.
+      byLikelihood: [
+        { likelihood: 'likely', ...cny(6, 58_600_000, 4_600_000, 1_400_000) },
+        { likelihood: 'likely', ...usd(1, 10_000_000, 1_000_000, 0) },
+      ],
+      byTier: [
+        { tier: 'small', ...cny(6, 58_600_000, 4_600_000, 1_400_000) },
+        { tier: 'small', ...usd(1, 10_000_000, 1_000_000, 0) },
+      ],
+      byOutcome: [
+        { outcome: 'cured', ...cny(1, 9_000_000, 0, 1_000_000) }, // c: a balance not yet due remains
+        { outcome: null, ...cny(5, 49_600_000, 4_600_000, 400_000) },
+        { outcome: null, ...usd(1, 10_000_000, 1_000_000, 0) },
+      ],
       promises: { kept: 1, broken: 1, keptRate: 0.5 },
     });
     // An admin naming the branch sees the same.
@@ -186,6 +201,9 @@ describe('a hand-built portfolio', () => {
       byHand: [],
       byBranch: [],
       byOfficer: [],
+      byLikelihood: [],
+      byTier: [],
+      byOutcome: [],
       promises: { kept: 0, broken: 0, keptRate: null },
     });
   });
@@ -285,7 +303,7 @@ describe('a hand-built portfolio', () => {
 
 describe('the roll-rate matrix and CSV quoting, unit by unit', () => {
   const state = (caseId: string, hand: number, stage: CaseState['stage'], outstanding = 100): CaseState => ({
-    caseId, branch: 'BR01', currency: 'CNY', hand: hand as CaseState['hand'], stage, officerId: null, outstanding, overdue: 10, recovered: 0,
+    caseId, branch: 'BR01', currency: 'CNY', hand: hand as CaseState['hand'], stage, officerId: null, likelihood: null, tier: null, outcome: null, outstanding, overdue: 10, recovered: 0,
   });
 
   it('moves cases to higher hands, recovered and written off; leaves out cases closed or not yet open at from', () => {

@@ -41,7 +41,7 @@ import { findFreePort, isPortInUse } from '../../tools/ports';
 import { ensureTemporalCli } from '../../tools/temporal-cli';
 import { createCaseWorker, type CaseWorkers } from '../../worker';
 import { eventually, newLoan, testPolicy } from '../support/fixtures';
-import { workflowBundle } from '../support/harness';
+import { testDataConverter, workflowBundle } from '../support/harness';
 import { expectProblem } from './helper';
 
 // Bounds the drill asserts (the API's own: messages 5 s, intake 10 s, readiness 2 s).
@@ -216,6 +216,7 @@ beforeAll(async () => {
     sweepIntervalMs: 0, // test files share the database: no sweeping other files' outbox rows
     workflowBundle: await bundling,
     shutdownGraceTime: 0,
+    dataConverter: testDataConverter(),
   });
   workerRun = worker.run().catch((err: unknown) => {
     workerError = err ?? new Error('the worker failed');
@@ -227,7 +228,7 @@ beforeAll(async () => {
   };
   apiDatabase = createDatabase(databaseUrl, 2);
   apiConnection = await Connection.connect(apiConnectionOptions({ address }));
-  const client = new Client({ connection: apiConnection, namespace: config.TEMPORAL_NAMESPACE });
+  const client = new Client({ connection: apiConnection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: testDataConverter() });
   app = await buildApp({ config, db: apiDatabase.db, temporal: client, logger: createLogger(config.LOG_LEVEL) });
   policy = await testPolicy(apiDatabase.db, { dayMs: DAY_MS, entersAtDays: ENTERS_AT_DAYS });
   timings.setupMs = Date.now() - started;

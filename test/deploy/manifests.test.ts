@@ -136,6 +136,7 @@ describe.skipIf(!tool.ok)('the Kubernetes manifests', () => {
       DATABASE_URL: 'postgres://collection_app_login:x@db:5432/collection_cases',
       JWT_SECRET: 'j'.repeat(32),
       HOUSEHOLD_KEY: 'h'.repeat(32),
+      PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
     };
     const secrets = Object.fromEntries(Object.keys(runtime!.stringData).map((key) => [key, valid[key] ?? runtime!.stringData[key]]));
     for (const { data, file } of configMaps) {

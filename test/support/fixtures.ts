@@ -4,11 +4,13 @@ import { addPolicyVersion } from '../../db/policies';
 import type { Database } from '../../db/client';
 import {
   msToDate,
+  openingArrears,
   type Actor,
   type CaseView,
   type CollectionPolicy,
   type HandRule,
   type LoanFacts,
+  type LoanIntake,
 } from '../../domain';
 import { STANDARD_POLICY } from '../../db/seed';
 import { openCase } from '../../temporal/open-case';
@@ -21,7 +23,9 @@ export function daysAgo(days: number, now = Date.now()): string {
   return msToDate(now - days * 86_400_000);
 }
 
-export function newLoan(overrides: Partial<LoanFacts> = {}): LoanFacts {
+/** A loan as intake receives it, with its parties (overrides typed as the case knows a loan, so
+ * that a test may pass a loan it read back). */
+export function newLoan(overrides: Partial<LoanFacts> = {}): LoanIntake {
   return {
     loanId: `LN${randomUUID().slice(0, 8).toUpperCase()}`,
     // A borrower of its own: loans of one borrower share a household (and its one voice).
@@ -38,7 +42,7 @@ export function newLoan(overrides: Partial<LoanFacts> = {}): LoanFacts {
     guarantors: [{ name: 'Li Na', idNumber: '110101198805051111', phone: '+8613900139000' }],
     officerId: OFFICER.sub,
     ...overrides,
-  };
+  } as LoanIntake;
 }
 
 /**
@@ -61,6 +65,13 @@ export async function testPolicy(
   });
 }
 
+const databases = new WeakMap<Client, Database>();
+
+/** The database intake keeps the parties of a client's cases in (the harness registers its own). */
+export function useDatabaseFor(client: Client, db: Database): void {
+  databases.set(client, db);
+}
+
 export function open(
   client: Client,
   taskQueue: string,
@@ -68,10 +79,13 @@ export function open(
   policy: CollectionPolicy,
   extra: { requestId?: string; continueAsNewAfterEvents?: number } = {},
 ) {
-  return openCase(client, taskQueue, {
+  const db = databases.get(client);
+  if (!db) throw new Error('no database for this client: call useDatabaseFor(client, db) first');
+  if (!loan.borrower) throw new Error('intake needs the loan\'s borrower (newLoan() makes one)');
+  return openCase(client, db, taskQueue, {
     requestId: extra.requestId ?? randomUUID(),
     by: SYSTEM,
-    loan,
+    loan: loan as LoanIntake,
     policy,
     ...(extra.continueAsNewAfterEvents ? { continueAsNewAfterEvents: extra.continueAsNewAfterEvents } : {}),
   });
@@ -120,8 +134,14 @@ export function openingView(loan: LoanFacts, now: string): CaseView {
     currency: loan.currency,
     principal: loan.principal,
     overdue: loan.overdue,
+    arrears: openingArrears(loan.overdue, loan.arrears),
     outstanding: loan.outstanding,
     recovered: 0,
+    creditToReturn: 0,
+    outcome: null,
+    settlement: null,
+    classification: null,
+    tier: null,
     branch: loan.branch,
     product: loan.product,
     secured: loan.secured,

@@ -6,7 +6,15 @@ import type { Channels, DeliveryOptions } from '../../activities';
 import { deliveryTaskQueue } from '../../domain';
 import { createDatabase, type DatabaseHandle } from '../../db/client';
 import { createLogger } from '../../logger';
+import { dataConverterFrom } from '../../temporal/codec';
 import { WORKFLOWS_PATH, createCaseWorker, type CaseWorkers } from '../../worker';
+import { useDatabaseFor } from './fixtures';
+
+/** The service's data converter as tests run it: the development key, the one an API built by
+ * test/api/helper.ts and a spawned `worker.ts` use too (no PAYLOAD_* setting). */
+export function testDataConverter(): ReturnType<typeof dataConverterFrom> {
+  return dataConverterFrom({});
+}
 
 let bundle: ReturnType<typeof bundleWorkflowCode> | undefined;
 
@@ -53,7 +61,9 @@ export async function startCaseHarness(options: CaseHarnessOptions = {}): Promis
   const taskQueue = `test-${randomUUID()}`;
   const database = createDatabase(options.databaseUrl ?? inject('databaseUrl'), 5);
   const clientConnection = await Connection.connect({ address });
-  const client = new Client({ connection: clientConnection });
+  const dataConverter = testDataConverter();
+  const client = new Client({ connection: clientConnection, dataConverter });
+  useDatabaseFor(client, database.db);
   const nativeConnection = await NativeConnection.connect({ address });
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   let running: { worker: CaseWorkers; done: Promise<void> } | undefined;
@@ -77,6 +87,7 @@ export async function startCaseHarness(options: CaseHarnessOptions = {}): Promis
         sweepIntervalMs: options.sweepIntervalMs ?? 0,
         workflowBundle: await workflowBundle(),
         shutdownGraceTime: 0,
+        dataConverter,
       });
       running = { worker, done: worker.run() };
     },

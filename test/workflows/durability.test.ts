@@ -66,6 +66,9 @@ function spawnWorker(): ChildProcess {
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       TEMPORAL_TASK_QUEUE: h.taskQueue,
       NOTIFY_CHANNELS: 'log',
+      // The production entry refuses the development secrets (config.ts refuseDevelopmentSecrets).
+      JWT_SECRET: 'test-worker-jwt-secret-'.padEnd(40, 'x'),
+      HOUSEHOLD_KEY: 'test-worker-household-key-'.padEnd(40, 'x'),
       // Other test files' pending notifications are not this worker's to send.
       NOTIFY_SWEEP_INTERVAL_MS: '3600000',
       LOG_LEVEL: 'warn',

@@ -263,7 +263,7 @@ describe('settlement, costs and withdrawal', () => {
       settlement: { terms: settle.terms, amount: 80_000_000, by: SUPERVISOR, at: expect.any(String) },
     });
     expect(settled.steps.map((s) => s.step)).toEqual(['assess', 'file_prepared', 'lawyer_assigned', 'filed', 'hearing']);
-    expect(await handle.result()).toEqual({ measureId, outcome: 'settled', legalCosts: 0 });
+    expect(await handle.result()).toEqual({ measureId, outcome: 'settled', legalCosts: 0, settlement: { amount: 80_000_000 } });
     expect((await eventTypes(handle)).filter((t) => t === 'externalWorkflowExecutionSignaled')).toHaveLength(1);
   });
 
@@ -279,7 +279,7 @@ describe('settlement, costs and withdrawal', () => {
 
     for (const [step, date] of ALL_STEPS.slice(0, 4)) await report(handle, stepMessage(step, date));
     await handle.executeUpdate(settleLitigationUpdate, { args: [{ requestId: randomUUID(), by: SUPERVISOR, terms: 'pays in full', amount: 1_200_000 }] });
-    expect(await handle.result()).toEqual({ measureId, outcome: 'settled', legalCosts: 4_250_00 });
+    expect(await handle.result()).toEqual({ measureId, outcome: 'settled', legalCosts: 4_250_00, settlement: { amount: 1_200_000 } });
     // Two costs and the end: three signals to the case, in that order.
     const history = (await handle.fetchHistory()).events!;
     const signals = history

@@ -18,6 +18,7 @@ import { createLogger } from '../../logger';
 import { startTracing, type Tracing } from '../../tracing';
 import { createCaseWorker, type CaseWorkers } from '../../worker';
 import { eventually, newLoan } from '../support/fixtures';
+import { testDataConverter } from '../support/harness';
 
 interface ExportedSpan {
   traceId: string;
@@ -79,6 +80,7 @@ beforeAll(async () => {
     sweepIntervalMs: 0,
     shutdownGraceTime: 0,
     plugins: [tracing.plugin],
+    dataConverter: testDataConverter(),
   });
   running = workers.run();
   connection = await Connection.connect({ address: inject('temporalAddress') });
@@ -95,7 +97,7 @@ afterAll(async () => {
 
 describe('a trace across API → Temporal → workflow → activities', () => {
   it('follows an intake request from the caller\'s traceparent to the projection activity', async () => {
-    const client = new Client({ connection, plugins: [tracing.plugin] });
+    const client = new Client({ connection, plugins: [tracing.plugin], dataConverter: testDataConverter() });
     const config = { ...loadConfig({ DATABASE_URL: inject('databaseUrl'), TEMPORAL_ADDRESS: inject('temporalAddress'), LOG_LEVEL: 'silent' }), TEMPORAL_TASK_QUEUE: taskQueue };
     const app = await buildApp({ config, db: database.db, temporal: client, logger: createLogger('silent') });
     try {

@@ -11,15 +11,17 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase, type DatabaseHandle } from '../../db/client';
 import { caseStateQuery } from '../../domain';
-import { eventually, newLoan, open, testPolicy } from '../support/fixtures';
+import { eventually, newLoan, open, testPolicy, useDatabaseFor } from '../support/fixtures';
+import { testDataConverter } from '../support/harness';
 
 let connection: Connection;
 let client: Client;
 let database: DatabaseHandle;
 beforeAll(async () => {
   connection = await Connection.connect({ address: inject('temporalAddress') });
-  client = new Client({ connection });
+  client = new Client({ connection, dataConverter: testDataConverter() });
   database = createDatabase(inject('databaseUrl'), 1);
+  useDatabaseFor(client, database.db);
 });
 afterAll(async () => {
   await connection?.close();
@@ -43,6 +45,9 @@ function spawnWorker(env: Record<string, string>): { child: ChildProcess; output
       DATABASE_URL: inject('databaseUrl'),
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       NOTIFY_CHANNELS: 'log',
+      // The production entry refuses the development secrets (config.ts refuseDevelopmentSecrets).
+      JWT_SECRET: 'test-worker-jwt-secret-'.padEnd(40, 'x'),
+      HOUSEHOLD_KEY: 'test-worker-household-key-'.padEnd(40, 'x'),
       // Other test files' pending notifications are not this worker's to send.
       NOTIFY_SWEEP_INTERVAL_MS: '3600000',
       LOG_LEVEL: 'info',

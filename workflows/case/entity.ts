@@ -1,4 +1,9 @@
 import { uuid4 } from '@temporalio/workflow';
+import type { WatchLink } from '../../domain/watch';
+import { DEFAULT_AMOUNT_TIERS, DEFAULT_CLASSIFICATION, amountTier, classify, type ClassificationFacts } from '../../domain/classification';
+import type { ClassifyCase } from '../../domain/messages';
+import { DEFAULT_ALLOCATION_ORDER, noArrears, openingArrears, payArrears, totalOf, type ArrearsComponent, type CaseOutcome } from '../../domain/arrears';
+import { applyArrearsReport, arrearsReportRefusal, type ReportArrears, type ReportedFacts } from '../../domain/arrears-report';
 import type {
   CaseEventRecord,
   NotificationRecord,
@@ -102,6 +107,7 @@ export interface Messages {
   reportMeasure: ReportMeasure;
   requestWriteOff: RequestWriteOff;
   decideWriteOff: DecideWriteOff;
+  classify: ClassifyCase;
 }
 export type MessageName = keyof Messages;
 
@@ -129,7 +135,8 @@ type TimeItem =
   | { kind: 'pause_end'; at: number }
   | { kind: 'promise_end'; at: number }
   | { kind: 'escalation'; at: number }
-  | { kind: 'repeat'; at: number; index: number };
+  | { kind: 'repeat'; at: number; index: number }
+  | { kind: 'follow_up'; at: number };
 
 /**
  * The case's rules, apart from Temporal's plumbing: every message and every passage of time
@@ -144,6 +151,11 @@ export class CaseEntity {
   engine: 1 | 2 = 2;
   /** The policy proposes measures on entering a hand (set from `patched()` by the workflow). */
   planProposals = true;
+  /** Legal costs join the arrears where the policy recovers them, and a settlement agreement
+   * closes the case once paid (set from `patched()` by the workflow). */
+  arrearsByComponent = true;
+  /** Recovery likelihood and amount tier by the policy's rules (set from `patched()`). */
+  classifying = true;
 
   private constructor(readonly state: CaseState) {}
 
@@ -152,7 +164,7 @@ export class CaseEntity {
     caseId: string,
     episodeRunId: string,
     nowMs: number,
-    behaviour: { engine: 1 | 2; planProposals: boolean },
+    behaviour: { engine: 1 | 2; planProposals: boolean; classifying: boolean },
   ): CaseEntity {
     const { loan, policy } = opening;
     const entity = new CaseEntity({
@@ -170,7 +182,17 @@ export class CaseEntity {
       officerId: loan.officerId ?? null,
       outstanding: loan.outstanding,
       overdue: loan.overdue,
+      arrears: openingArrears(loan.overdue, loan.arrears),
       recovered: 0,
+      creditToReturn: 0,
+      outcome: null,
+      settlement: null,
+      reentry: null,
+      classification: null,
+      tier: null,
+      brokenPromises: 0,
+      lastContactOutcome: null,
+      followUpAtCaseMs: null,
       pausedCaseMs: 0,
       pause: null,
       openPromise: null,
@@ -198,18 +220,36 @@ export class CaseEntity {
     });
     entity.engine = behaviour.engine;
     entity.planProposals = behaviour.planProposals;
-    entity.pending.parties = { borrower: loan.borrower, guarantors: loan.guarantors };
+    // Openings made before intake kept the parties in PostgreSQL carry them: the ledger takes them
+    // with the first batch. Newer openings carry a reference only (intake wrote the parties).
+    if (loan.borrower) entity.pending.parties = { borrower: loan.borrower, guarantors: loan.guarantors as NonNullable<ProjectionBatch['parties']>['guarantors'] };
     entity.record('case_opened', opening.by, opening.requestId, nowMs, {
       loanId: loan.loanId,
       policy: { name: policy.name, version: policy.version },
       daysPastDue: entity.daysPastDue(nowMs),
       overdue: loan.overdue,
+      arrears: entity.state.arrears,
       outstanding: loan.outstanding,
       currency: loan.currency,
       officerId: loan.officerId ?? null,
     });
+    entity.classifying = behaviour.classifying;
     entity.enterOpeningHand(nowMs);
+    entity.armFollowUps(nowMs);
+    entity.reclassify(nowMs);
     return entity;
+  }
+
+  /** Personal data an opening from before intake kept the parties carried: the ledger has it since
+   * the first batch, so the next run of the case does without. */
+  get carriesParties(): boolean {
+    return this.state.loan.borrower !== undefined;
+  }
+
+  forgetParties(): void {
+    const { loan } = this.state;
+    delete loan.borrower;
+    loan.guarantors = loan.guarantors.map(({ guaranteedAmount }) => (guaranteedAmount === undefined ? {} : { guaranteedAmount }));
   }
 
   static continued(state: CaseState, nowMs: number): CaseEntity {
@@ -223,7 +263,7 @@ export class CaseEntity {
 
   /** Collection ends (recovered, or written off): nothing more falls due, and measures still
    * open are cancelled, their child workflows withdrawn. */
-  private endCollection(stage: 'recovered' | 'written_off', at: string, why: string): void {
+  private endCollection(outcome: CaseOutcome, at: string, why: string): void {
     const { state } = this;
     for (const measure of state.measures.filter((x) => OPEN_MEASURE_STATES.includes(x.state))) {
       if (measure.state === 'in_progress' && measure.type === 'guarantor_claim') {
@@ -237,11 +277,13 @@ export class CaseEntity {
       measure.lastNote = why;
       this.pending.measureIds.push(measure.measureId);
     }
-    state.stage = stage;
+    state.stage = outcome === 'written_off' ? 'written_off' : 'recovered';
+    state.outcome = outcome;
     state.pause = null;
     state.openPromise = null;
     state.hold = null;
     state.recurring = [];
+    state.followUpAtCaseMs = null;
     state.closedAt = at;
   }
 
@@ -340,6 +382,7 @@ export class CaseEntity {
     if (this.closed) return null;
     const times = [this.nextAction()?.at].filter((t): t is string => t !== undefined).map(Date.parse);
     if (!this.state.pause) for (const r of this.state.recurring) times.push(wallTime(this.state.clock, r.nextAtCaseMs));
+    if (!this.state.pause && this.state.followUpAtCaseMs !== null) times.push(wallTime(this.state.clock, this.state.followUpAtCaseMs));
     if (this.engine === 1) {
       const dayStart = Math.floor(this.caseNow(nowMs) / DAY_MS) * DAY_MS;
       times.push(Math.max(wallTime(this.state.clock, dayStart + DAY_MS), nowMs + 60_000));
@@ -366,6 +409,7 @@ export class CaseEntity {
       else if (item.kind === 'promise_end') this.breakPromise(nowMs);
       else if (item.kind === 'repeat') this.repeatTask(item.index, at, nowMs);
       else if (item.kind === 'instalment') this.instalmentFellDue(item.measureId, item.index, nowMs);
+      else if (item.kind === 'follow_up') this.raiseFollowUp(at, nowMs);
       else this.escalate(at, nowMs);
     }
     state.lastAdvancedMs = Math.max(state.lastAdvancedMs, nowMs);
@@ -385,6 +429,7 @@ export class CaseEntity {
       }
     }
     if (!state.pause) state.recurring.forEach((r, index) => items.push({ kind: 'repeat', at: wallTime(state.clock, r.nextAtCaseMs), index }));
+    if (!state.pause && state.followUpAtCaseMs !== null) items.push({ kind: 'follow_up', at: wallTime(state.clock, state.followUpAtCaseMs) });
     const watched = this.restructuring;
     watched?.schedule?.forEach((instalment, index) => {
       if (instalment.status === 'due') items.push({ kind: 'instalment', at: this.instalmentDeadline(instalment.dueDate), measureId: watched.measureId, index });
@@ -404,8 +449,42 @@ export class CaseEntity {
       paidSoFar: promise.paidSoFar,
       promisedBy: promise.by,
     });
+    state.brokenPromises += 1;
+    this.reclassify(nowMs);
     // A broken promise escalates at once; while paused it takes effect on resume.
     state.handFloor = Math.min(LAST_HAND, Math.max(state.handFloor, state.hand + 1)) as Hand;
+  }
+
+  /** The policy's follow-ups start once the case reaches their hand, and keep their rhythm. */
+  private armFollowUps(nowMs: number): void {
+    const { state } = this;
+    const rule = state.policy.followUps;
+    if (!rule || state.followUpAtCaseMs !== null || state.hand < rule.fromHand) return;
+    state.followUpAtCaseMs = this.caseNow(nowMs) + rule.everyDays * DAY_MS;
+  }
+
+  /** A supervisors' phone follow-up (定期电话回访) on the officer's work: a task for the branch's
+   * supervisors (no officer of its own), naming the officer to ask about. */
+  private raiseFollowUp(atMs: number, nowMs: number): void {
+    const { state } = this;
+    const rule = state.policy.followUps!;
+    const eventId = this.record('follow_up_raised', WORKFLOW_ACTOR, null, nowMs, {
+      task: 'phone_follow_up',
+      hand: state.hand,
+      officerId: state.officerId,
+      dueAt: new Date(atMs).toISOString(),
+      rule: { policy: state.policy.name, version: state.policy.version, rule: 'followUps', everyDays: rule.everyDays },
+    });
+    this.pending.tasks.push({
+      id: `${eventId}:0`,
+      type: 'phone_follow_up',
+      hand: state.hand,
+      officerId: null,
+      dueAt: new Date(wallTime(state.clock, this.caseNow(nowMs) + DAY_MS)).toISOString(),
+    });
+    const every = rule.everyDays * DAY_MS;
+    const caseNow = Math.max(this.caseNow(atMs), this.caseNow(nowMs));
+    state.followUpAtCaseMs! += Math.max(1, Math.ceil((caseNow - state.followUpAtCaseMs! + 1) / every)) * every;
   }
 
   private repeatTask(index: number, atMs: number, nowMs: number): void {
@@ -438,11 +517,16 @@ export class CaseEntity {
     const rule = ruleFor(state.policy, hand);
     state.hand = hand;
     state.handFloor = Math.max(state.handFloor, hand) as Hand;
+    const reentry = byPromise && state.reentry !== null && hand <= state.reentry.hand ? state.reentry : null;
+    if (state.reentry && hand >= state.reentry.hand) state.reentry = null;
     const payload: Record<string, unknown> = {
       hand,
       from,
       approach: rule.approach,
-      reason: byPromise ? 'broken_promise' : 'days',
+      reason: reentry ? 'reentry' : byPromise ? 'broken_promise' : 'days',
+      ...(reentry
+        ? { after: { measureId: reentry.measureId, rule: { policy: state.policy.name, version: state.policy.version, rule: 'measureRules.reentryHand', hand: reentry.hand } } }
+        : {}),
       ladderDays: Math.floor(this.ladderMs(atMs) / DAY_MS + 1e-9),
       skipped: [],
       actions: supersededAt ? rule.actions.map((a) => ({ ...a, status: 'superseded' })) : rule.actions,
@@ -451,6 +535,8 @@ export class CaseEntity {
     };
     const eventId = this.record(late ? 'hand_entered_late' : 'hand_entered', WORKFLOW_ACTOR, null, nowMs, payload);
     state.recurring = [];
+    this.armFollowUps(nowMs);
+    this.reclassify(nowMs);
     if (supersededAt) return;
     this.runActions(eventId, rule.actions, hand, atMs, nowMs);
     this.proposeByPolicy(hand, nowMs);
@@ -612,6 +698,8 @@ export class CaseEntity {
         return this.writeOffRequestRefusal(msg as RequestWriteOff);
       case 'decideWriteOff':
         return this.writeOffDecisionRefusal(msg as DecideWriteOff);
+      case 'classify':
+        return this.classificationRefusal(msg as ClassifyCase);
       default:
         return null;
     }
@@ -1011,6 +1099,13 @@ export class CaseEntity {
     if (state.hold?.measureId !== measure.measureId) return;
     state.heldCaseMs += this.caseNow(nowMs) - state.hold.sinceCaseMs;
     state.hold = null;
+    // A failed measure hands the case back to the ladder: at the hand it left, or higher where
+    // the policy says escalation resumes.
+    const reentryHand = this.measureRules.reentryHand;
+    if (measure.state === 'failed' && reentryHand !== undefined && reentryHand > state.handFloor) {
+      state.handFloor = reentryHand;
+      state.reentry = { hand: reentryHand, measureId: measure.measureId };
+    }
   }
 
   /** Collecting, or restructured while a schedule is watched (a pause or a close outranks both). */
@@ -1076,13 +1171,36 @@ export class CaseEntity {
       outcome: result.outcome,
       legalCosts: result.legalCosts,
     });
+    if (result.outcome === 'settled' && result.settlement && this.arrearsByComponent && !this.closed) {
+      this.state.settlement = { measureId: measure.measureId, amount: result.settlement.amount, paid: 0, agreedAt: measure.endedAt! };
+      this.record('settlement_agreed', WORKFLOW_ACTOR, null, nowMs, {
+        measureId: measure.measureId,
+        amount: result.settlement.amount,
+        currency: this.state.loan.currency,
+        overdue: this.state.overdue,
+      });
+    }
   }
 
   /** A legal cost the suit recorded: the case keeps the total. */
   legalCost(cost: { measureId: string; amount: number; description: string }, nowMs: number): void {
     if (!isPositiveAmount(cost.amount) || !this.measure(cost.measureId)) return;
-    this.state.legalCosts += cost.amount;
-    this.record('legal_cost_recorded', WORKFLOW_ACTOR, null, nowMs, { ...cost, currency: this.state.loan.currency, legalCostsAfter: this.state.legalCosts });
+    const { state } = this;
+    state.legalCosts += cost.amount;
+    // Charged to the borrower only where the policy recovers legal costs, and only while collecting.
+    const charged = this.arrearsByComponent && !this.closed && this.allocationOrder.includes('legalCosts');
+    if (charged) {
+      state.arrears.legalCosts += cost.amount;
+      state.overdue += cost.amount;
+      state.outstanding += cost.amount;
+    }
+    this.record('legal_cost_recorded', WORKFLOW_ACTOR, null, nowMs, { ...cost, currency: state.loan.currency, legalCostsAfter: state.legalCosts, chargedToBorrower: charged });
+  }
+
+  /** The loan's risk watch handed over to this case: the watch's id and the shape of its history
+   * join the case's trail, where supervisors follow the loan from watch to collection. */
+  linkWatch(link: WatchLink, nowMs: number): void {
+    this.record('watch_linked', WORKFLOW_ACTOR, null, nowMs, { ...link });
   }
 
   /** A failed guarantor claim proposes litigation that includes the guarantors. */
@@ -1189,6 +1307,8 @@ export class CaseEntity {
         return this.promiseToPay(msg as PromiseToPay, nowMs);
       case 'addNote':
         return this.addNote(msg as AddNote, nowMs);
+      case 'classify':
+        return this.classifyCase(msg as ClassifyCase, nowMs);
       case 'assignOfficer':
         return this.assignOfficer(msg as AssignOfficer, nowMs);
       case 'pause':
@@ -1214,6 +1334,8 @@ export class CaseEntity {
       outcome: msg.outcome,
       note: msg.note ?? null,
     });
+    this.state.lastContactOutcome = msg.outcome;
+    this.reclassify(nowMs);
   }
 
   private recordPayment(msg: RecordPayment, nowMs: number): void {
@@ -1229,15 +1351,18 @@ export class CaseEntity {
     }
     const afterWriteOff = state.stage === 'written_off';
     state.paymentReferences.push(msg.reference);
-    const toArrears = Math.min(amount, state.overdue);
-    state.overdue -= toArrears;
-    state.outstanding -= Math.min(amount, state.outstanding);
-    state.recovered += amount;
-    if (afterWriteOff) state.recoveredAfterWriteOff += amount;
+    const allocation = payArrears(state.arrears, amount, state.outstanding - state.overdue, this.allocationOrder);
+    const credited = amount - allocation.creditToReturn;
+    state.overdue = totalOf(state.arrears);
+    state.outstanding -= credited;
+    state.recovered += credited;
+    state.creditToReturn += allocation.creditToReturn;
+    if (afterWriteOff) state.recoveredAfterWriteOff += credited;
     const receivedAt = new Date(nowMs).toISOString();
     const eventId = this.record('payment_recorded', msg.by, msg.requestId, nowMs, {
       amount,
       currency: state.loan.currency,
+      allocation,
       reference: msg.reference,
       payer: msg.payer ?? 'borrower',
       ...(amount < msg.amount ? { paid: msg.amount, aboveGuarantee: msg.amount - amount } : {}),
@@ -1257,6 +1382,7 @@ export class CaseEntity {
       eventId,
       recordedBy: msg.by.sub,
       payer: msg.payer ?? 'borrower',
+      allocation,
     });
     const promise = state.openPromise;
     if (promise) {
@@ -1271,14 +1397,124 @@ export class CaseEntity {
       }
     }
     if (!afterWriteOff) this.payInstalments(amount, msg, nowMs);
-    if (state.overdue === 0 && !afterWriteOff) {
-      this.endCollection('recovered', receivedAt, 'the arrears were recovered');
+    if (afterWriteOff) return;
+    if (state.overdue === 0) {
+      this.endCollection(state.outstanding === 0 ? 'repaid' : 'cured', this.outcomeTime(msg, nowMs), 'the arrears were recovered');
       this.record('case_recovered', msg.by, msg.requestId, nowMs, {
+        outcome: state.outcome,
+        asOf: state.closedAt,
         recovered: state.recovered,
         outstanding: state.outstanding,
         hand: state.hand,
       });
+      return;
     }
+    const settlement = state.settlement;
+    if (settlement && this.arrearsByComponent) {
+      settlement.paid += credited;
+      if (settlement.paid >= settlement.amount) return this.honourSettlement(msg, nowMs);
+    }
+    this.reclassify(nowMs);
+  }
+
+  // ---- classification (回收可能性) and amount tiers -----------------------------------------
+
+  private classificationFacts(nowMs: number): ClassificationFacts {
+    const { state } = this;
+    const cover = state.loan.collateral.reduce((sum, c, i) => sum + (state.collateralStatus[i] === 'sold' ? 0 : c.value), 0);
+    return {
+      collateralCoveragePct: state.outstanding > 0 ? Math.floor((cover * 100) / state.outstanding) : 100,
+      daysPastDue: this.daysPastDue(nowMs),
+      brokenPromises: state.brokenPromises,
+      hasGuarantors: state.loan.guarantors.length > 0,
+      lastContactOutcome: state.lastContactOutcome,
+    };
+  }
+
+  /** The policy's rules applied to what the case knows now; a change is recorded with the rule
+   * and the policy version that made it (an officer's override still outranks it). */
+  private reclassify(nowMs: number): void {
+    const { state } = this;
+    if (!this.classifying || this.closed) return;
+    const { policy } = state;
+    const facts = this.classificationFacts(nowMs);
+    const computed = { ...classify(policy.classification ?? DEFAULT_CLASSIFICATION, facts), policy: { name: policy.name, version: policy.version } };
+    const tier = amountTier(policy.amountTiers ?? DEFAULT_AMOUNT_TIERS, state.outstanding);
+    const before = state.classification;
+    if (before && before.computed.likelihood === computed.likelihood && before.computed.rule === computed.rule && state.tier === tier) return;
+    const override = before?.override ?? null;
+    state.classification = { likelihood: override?.likelihood ?? computed.likelihood, computed, override };
+    state.tier = tier;
+    this.record('case_classified', WORKFLOW_ACTOR, null, nowMs, {
+      likelihood: state.classification.likelihood,
+      computed,
+      overridden: override !== null,
+      tier,
+      previous: before ? { likelihood: before.likelihood, rule: before.computed.rule } : null,
+      facts,
+    });
+  }
+
+  private classificationRefusal(m: ClassifyCase): Refusal | null {
+    const current = this.state.classification;
+    if (!current) return refusal('classification_unchanged', { classification: null, expected: 'a classified case' });
+    if (m.likelihood === null ? current.override === null : current.override?.likelihood === m.likelihood) {
+      return refusal('classification_unchanged', { likelihood: current.likelihood, override: current.override }, 'likelihood');
+    }
+    return null;
+  }
+
+  private classifyCase(m: ClassifyCase, nowMs: number): void {
+    const current = this.state.classification!;
+    const at = new Date(nowMs).toISOString();
+    current.override = m.likelihood === null ? null : { likelihood: m.likelihood, reason: m.reason, by: m.by, at };
+    const previous = current.likelihood;
+    current.likelihood = current.override?.likelihood ?? current.computed.likelihood;
+    this.record('classification_overridden', m.by, m.requestId, nowMs, {
+      likelihood: current.likelihood,
+      previous,
+      reason: m.reason,
+      withdrawn: m.likelihood === null,
+      computed: current.computed,
+    });
+  }
+
+  private get allocationOrder(): readonly ArrearsComponent[] {
+    return this.state.policy.allocationOrder ?? DEFAULT_ALLOCATION_ORDER;
+  }
+
+  /** A payment dated in the past ends collection as of its date (never before the case began):
+   * the ledger's days past due are those of that day. */
+  private outcomeTime(msg: RecordPayment, nowMs: number): string {
+    const paidAtMs = Date.parse(msg.paidAt);
+    return new Date(Math.min(nowMs, Math.max(paidAtMs, this.state.clock.originMs))).toISOString();
+  }
+
+  /** The agreement is paid: what remains of the arrears is waived and the case ends settled.
+   * The balance not yet due stays the loan's (the loan is current again). */
+  private honourSettlement(msg: RecordPayment, nowMs: number): void {
+    const { state } = this;
+    const settlement = state.settlement!;
+    const waived = { ...state.arrears };
+    state.outstanding -= state.overdue;
+    state.arrears = noArrears();
+    state.overdue = 0;
+    this.record('arrears_waived', msg.by, msg.requestId, nowMs, {
+      measureId: settlement.measureId,
+      settlement: settlement.amount,
+      paid: settlement.paid,
+      waived,
+      total: totalOf(waived),
+      currency: state.loan.currency,
+    });
+    this.endCollection('settled', this.outcomeTime(msg, nowMs), 'the settlement agreement was honoured');
+    this.record('case_recovered', msg.by, msg.requestId, nowMs, {
+      outcome: state.outcome,
+      asOf: state.closedAt,
+      recovered: state.recovered,
+      outstanding: state.outstanding,
+      hand: state.hand,
+    });
   }
 
   private promiseToPay(msg: PromiseToPay, nowMs: number): void {
@@ -1399,6 +1635,55 @@ export class CaseEntity {
     this.runActions(eventId, rule.actions, hand, nowMs, nowMs);
   }
 
+  // ---- the daily overdue list's reports (还款资金落实) ---------------------------------------
+
+  private reportedFacts(): ReportedFacts {
+    const { state } = this;
+    return { currency: state.loan.currency, overdue: state.overdue, arrears: state.arrears, overdueSince: state.loan.overdueSince, outstanding: state.outstanding };
+  }
+
+  private arrearsReportProblem(msg: ReportArrears, nowMs: number): Refusal | null {
+    if (this.closed) return refusal('case_closed', { stage: this.state.stage });
+    return arrearsReportRefusal(this.reportedFacts(), msg, this.caseToday(this.messageTime(msg, nowMs)));
+  }
+
+  /** What the `reportArrears` validator judges: the report as of its own time. A repeat of what
+   * the case holds is refused too, so that the daily list costs a quiet case no history. */
+  arrearsReportRefusal(msg: ReportArrears, nowMs: number): Refusal | null {
+    if (this.seen(msg)) return null;
+    const problem = this.arrearsReportProblem(msg, nowMs);
+    if (problem) return problem;
+    return applyArrearsReport(this.reportedFacts(), msg).changed ? null : refusal('arrears_unchanged', { overdue: this.state.overdue });
+  }
+
+  /**
+   * Takes the list's arrears and overdue date, after what fell due before the report. True when
+   * the case changed; false for a repeat of what it holds, which leaves no trace.
+   */
+  acceptArrearsReport(msg: ReportArrears, nowMs: number): Refusal | boolean {
+    const at = this.messageTime(msg, nowMs);
+    this.advance(at);
+    if (this.seen(msg)) return false;
+    const refused = this.arrearsReportProblem(msg, at);
+    if (refused) return refused;
+    this.remember(msg);
+    const before = this.reportedFacts();
+    const { changed, after } = applyArrearsReport(before, msg);
+    if (!changed) return false;
+    const { state } = this;
+    state.arrears = after.arrears;
+    state.overdue = after.overdue;
+    state.outstanding = after.outstanding;
+    state.loan.overdueSince = after.overdueSince;
+    this.record('arrears_reported', msg.by, msg.requestId, at, {
+      source: msg.source,
+      currency: state.loan.currency,
+      before: { overdue: before.overdue, arrears: before.arrears, overdueSince: before.overdueSince, outstanding: before.outstanding },
+      after,
+    });
+    return true;
+  }
+
   // ---- views and projection ------------------------------------------------------------
 
   private record(
@@ -1431,8 +1716,14 @@ export class CaseEntity {
       currency: loan.currency,
       principal: loan.principal,
       overdue: state.overdue,
+      arrears: state.arrears,
       outstanding: state.outstanding,
       recovered: state.recovered,
+      creditToReturn: state.creditToReturn,
+      outcome: state.outcome,
+      settlement: state.settlement,
+      classification: state.classification,
+      tier: state.tier,
       branch: loan.branch,
       product: loan.product,
       secured: loan.secured,

@@ -1,8 +1,11 @@
+import { openingArrears, type Arrears, type CaseOutcome } from '../../domain/arrears';
 import type {
   Actor,
   CaseClock,
   CaseEventType,
   CaseStage,
+  ClassificationView,
+  ContactOutcome,
   CollateralStatus,
   CollectionPolicy,
   Hand,
@@ -22,6 +25,13 @@ export interface PromiseState {
   paidSoFar: number;
   by: Actor;
   requestId: string;
+}
+
+export interface SettlementState {
+  measureId: string;
+  amount: number;
+  paid: number;
+  agreedAt: string;
 }
 
 export interface PauseState {
@@ -51,7 +61,7 @@ export interface ProjectionIncident {
  * The shape of `CaseState`. A run continued from an older shape passes through `upgradeState`
  * first; raise this with every change of shape and add the step there.
  */
-export const STATE_VERSION = 3;
+export const STATE_VERSION = 5;
 
 /**
  * Everything a case knows, carried whole through continue-as-new. Plain JSON: no Map, Set or
@@ -74,8 +84,21 @@ export interface CaseState {
   handFloor: Hand;
   officerId: string | null;
   outstanding: number;
+  /** Always the sum of `arrears`. */
   overdue: number;
+  arrears: Arrears;
   recovered: number;
+  creditToReturn: number;
+  outcome: CaseOutcome | null;
+  settlement: SettlementState | null;
+  /** The hand a failed measure sent the case back to (the policy's re-entry hand), until reached. */
+  reentry: { hand: Hand; measureId: string } | null;
+  classification: ClassificationView | null;
+  tier: string | null;
+  brokenPromises: number;
+  lastContactOutcome: ContactOutcome | null;
+  /** Case time of the next supervisors' phone follow-up; null while the policy sets none (yet). */
+  followUpAtCaseMs: number | null;
   /** Case time spent in finished pauses; the ladder does not count it. */
   pausedCaseMs: number;
   pause: PauseState | null;
@@ -135,6 +158,20 @@ export function upgradeState(state: CaseState, nowMs: number): CaseState {
     state.paidByGuarantor ??= {};
     state.legalCosts ??= 0;
     state.collateralStatus ??= state.loan.collateral.map(() => 'held');
+  }
+  if (from < 4) {
+    state.arrears ??= openingArrears(state.overdue, undefined);
+    state.creditToReturn ??= 0;
+    state.outcome ??= null;
+    state.settlement ??= null;
+  }
+  if (from < 5) {
+    state.reentry ??= null;
+    state.classification ??= null;
+    state.tier ??= null;
+    state.brokenPromises ??= 0;
+    state.lastContactOutcome ??= null;
+    state.followUpAtCaseMs ??= null;
   }
   state.stateVersion = STATE_VERSION;
   return state;

@@ -56,14 +56,20 @@ import {
   requestWriteOffUpdate,
   decideWriteOffSignal,
   decideWriteOffUpdate,
+  classifySignal,
+  classifyUpdate,
+  recoveryLikelihoodKey,
+  amountTierKey,
   promiseToPaySignal,
   promiseToPayUpdate,
   recordContactSignal,
   recordContactUpdate,
   recordPaymentSignal,
   recordPaymentUpdate,
+  reportArrearsUpdate,
   resumeSignal,
   resumeUpdate,
+  watchLinkedSignal,
   type CaseOpening,
   type CaseStage,
   type MessageResult,
@@ -88,8 +94,8 @@ type Activities = ReturnType<typeof createActivities>;
 /**
  * The quiet-case engine (engine 2): wakes only when something falls due, applies time before
  * each message, enters every hand it passed when late, answers officers through updates, and
- * projects through a local activity. Runs recorded before it replay as engine 1; see
- * docs/upgrading-workflows.md for how to retire it.
+ * sets a batch the ledger refuses aside as an incident. Runs recorded before it replay as
+ * engine 1; see docs/upgrading-workflows.md for how to retire it.
  */
 export const ENGINE_2_PATCH = 'quiet-case-engine';
 
@@ -97,13 +103,38 @@ export const ENGINE_2_PATCH = 'quiet-case-engine';
  * entered those hands before the plan replay without proposals. */
 export const PLAN_PROPOSALS_PATCH = 'plan-proposals';
 
+/** Intake keeps the parties in PostgreSQL: a case opened before that, whose state still carries
+ * their personal data, drops it before it continues as new. */
+export const PARTIES_OUT_PATCH = 'parties-out-of-temporal';
+
+/** The loan's risk watch hands over to the case, which records the link in its trail. */
+export const WATCH_LINK_PATCH = 'watch-link';
+
+/** Runs that took a report from the daily overdue list (`reportArrears`). */
+export const ARREARS_REPORT_PATCH = 'arrears-report';
+
+/** Legal costs charged to the borrower where the policy recovers them, and settlements that
+ * close the case once paid: runs recorded before them replay as they ran. */
+export const ARREARS_BY_COMPONENT_PATCH = 'arrears-by-component';
+
+/** Recovery likelihood and amount tier by the policy's rules, recorded and upserted as search
+ * attributes: runs recorded before them replay without either. */
+export const CLASSIFICATION_PATCH = 'classification';
+
+/** Engine 2 projects through an ordinary activity, which runs only once the workflow task that
+ * scheduled it is in the history. A local activity wrote the ledger before that: when the task's
+ * completion was lost (Temporal restarted, the worker died), the ledger kept a batch the history
+ * never had, and the re-run task's batch under the same version was dropped as not newer (the
+ * failure drills, test/drills). Runs recorded before replay their local activities. */
+export const PROJECTION_AFTER_TASK_PATCH = 'projection-after-task';
+
 // The ledger must eventually hold every event: projection retries until PostgreSQL answers.
 // A data error is not retried (the activity fails non-retryably) and becomes an incident.
 const projectionOptions = {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '1m' },
 } as const;
-const { projectCase: projectCaseEngine1 } = proxyActivities<Activities>(projectionOptions);
+const { projectCase: projectCaseAfterTask } = proxyActivities<Activities>(projectionOptions);
 const { projectCase, recordProjectionIncident } = proxyLocalActivities<Activities>(projectionOptions);
 
 const deliveryOptions = {
@@ -131,6 +162,7 @@ const MESSAGES: { [N in MessageName]: { signal: SignalDefinition<[Messages[N]]>;
   reportMeasure: { signal: reportMeasureSignal, update: reportMeasureUpdate },
   requestWriteOff: { signal: requestWriteOffSignal, update: requestWriteOffUpdate },
   decideWriteOff: { signal: decideWriteOffSignal, update: decideWriteOffUpdate },
+  classify: { signal: classifySignal, update: classifyUpdate },
 };
 
 function refused(refusal: Refusal): ApplicationFailure {
@@ -161,17 +193,25 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
   const info = workflowInfo();
   let engine2 = patched(ENGINE_2_PATCH);
   let planProposals = patched(PLAN_PROPOSALS_PATCH);
+  let arrearsByComponent = patched(ARREARS_BY_COMPONENT_PATCH);
+  let classifying = patched(CLASSIFICATION_PATCH);
+  let projectionAfterTask = patched(PROJECTION_AFTER_TASK_PATCH);
   const entity =
     'opening' in input
-      ? CaseEntity.open(input.opening, info.workflowId, info.firstExecutionRunId, Date.now(), { engine: engine2 ? 2 : 1, planProposals })
+      ? CaseEntity.open(input.opening, info.workflowId, info.firstExecutionRunId, Date.now(), { engine: engine2 ? 2 : 1, planProposals, classifying })
       : CaseEntity.continued(input.continued, Date.now());
   const { state } = entity;
   /** A run recorded by older code takes up the new behaviour once it runs live on this code. */
   const syncEngine = (): void => {
     engine2 ||= patched(ENGINE_2_PATCH);
     planProposals ||= patched(PLAN_PROPOSALS_PATCH);
+    arrearsByComponent ||= patched(ARREARS_BY_COMPONENT_PATCH);
+    classifying ||= patched(CLASSIFICATION_PATCH);
+    projectionAfterTask ||= patched(PROJECTION_AFTER_TASK_PATCH);
     entity.engine = engine2 ? 2 : 1;
     entity.planProposals = planProposals;
+    entity.arrearsByComponent = arrearsByComponent;
+    entity.classifying = classifying;
   };
   syncEngine();
 
@@ -207,6 +247,29 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
       },
     );
   }
+  // The daily overdue list's report for an open case. Its validator refuses a repeat of what the
+  // case holds, at no cost to the history; one that became a repeat after validation (or a
+  // request id already taken) answers `applied: false` and records nothing.
+  setHandler(
+    reportArrearsUpdate,
+    async (msg): Promise<MessageResult> => {
+      syncEngine();
+      // Marks the runs that took a report, so that code without this handler refuses to replay them.
+      patched(ARREARS_REPORT_PATCH);
+      const outcome = entity.acceptArrearsReport(msg, Date.now());
+      if (outcome === false) return { applied: false, case: entity.view(Date.now()) };
+      if (outcome !== true) throw refused(outcome);
+      const version = entity.nextVersion;
+      await condition(() => state.projectedVersion >= version);
+      return { applied: true, case: entity.view(Date.now()) };
+    },
+    {
+      validator: (msg) => {
+        const refusal = entity.arrearsReportRefusal(msg, Date.now());
+        if (refusal) throw refused(refusal);
+      },
+    },
+  );
   // A query sees the workflow clock of its last activation: the ledger, not the query, is
   // where days past due are current.
   setHandler(caseStateQuery, () => entity.view(Date.now()));
@@ -225,6 +288,12 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
     entity.advance(Date.now());
     entity.legalCost(cost, Date.now());
   });
+  setHandler(watchLinkedSignal, (link) => {
+    if (!patched(WATCH_LINK_PATCH)) return;
+    syncEngine();
+    entity.advance(Date.now());
+    entity.linkWatch(link, Date.now());
+  });
 
   let deliveries: Promise<void> = Promise.resolve();
   const lastAttributes = new Map<string, unknown>();
@@ -232,9 +301,9 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
     .deliverNotifications;
 
   async function project(batch: ProjectionBatch): Promise<void> {
-    if (!engine2) return projectCaseEngine1(batch);
+    if (!engine2) return projectCaseAfterTask(batch);
     try {
-      await projectCase(batch);
+      await (projectionAfterTask ? projectCaseAfterTask(batch) : projectCase(batch));
     } catch (err) {
       const refusal = projectionRefusal(err);
       if (!refusal) throw err;
@@ -322,6 +391,12 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
           ]
         : [{ key: daysPastDueKey, value: view.daysPastDue }]),
       { key: overdueAmountKey, value: view.overdue },
+      ...(classifying
+        ? [
+            { key: recoveryLikelihoodKey, value: view.classification?.likelihood ?? null },
+            { key: amountTierKey, value: view.tier },
+          ]
+        : []),
     ];
     const comparable = (value: unknown) => (value instanceof Date ? value.getTime() : value);
     const changed = pairs.filter((p) => lastAttributes.get(p.key.name) !== comparable(p.value));
@@ -382,6 +457,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
     await deliveries;
   } while (entity.hasPending() || !allHandlersFinished());
   if (!entity.finished) {
+    if (entity.carriesParties && patched(PARTIES_OUT_PATCH)) entity.forgetParties();
     await continueAsNew<typeof collectionCase>({ continued: state });
   }
   return { caseId: state.caseId, stage: state.stage, recovered: state.recovered, closedAt: state.closedAt };

@@ -273,7 +273,12 @@ export async function litigation(input: LitigationInput): Promise<LitigationResu
     }
   }
 
-  const result: LitigationResult = { measureId: input.measureId, outcome: view.outcome, legalCosts: view.legalCosts };
+  const result: LitigationResult = {
+    measureId: input.measureId,
+    outcome: view.outcome,
+    legalCosts: view.legalCosts,
+    ...(view.settlement ? { settlement: { amount: view.settlement.amount } } : {}),
+  };
   // The case withdrew it: it knows. Otherwise it hears how the suit ended, after every cost.
   if (view.outcome !== 'withdrawn') await tellCase('litigationEnded', () => caseHandle.signal(litigationEndedSignal, result));
   await toCase;

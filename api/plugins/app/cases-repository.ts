@@ -35,6 +35,11 @@ export type MeasureRow = typeof caseMeasures.$inferSelect;
 
 export interface CaseFilters {
   stage?: string;
+  outcome?: string;
+  likelihood?: string;
+  tier?: string;
+  policyName?: string;
+  policyVersion?: number;
   hand?: number;
   branch?: string;
   officerId?: string;
@@ -62,8 +67,14 @@ export function toCaseDetail(row: CaseRow): CaseDetail {
     currency: row.currency,
     principal: row.principal,
     overdue: row.overdue,
+    arrears: row.arrears,
     outstanding: row.outstanding,
     recovered: row.recovered,
+    creditToReturn: row.creditToReturn,
+    outcome: (row.outcome ?? null) as CaseDetail['outcome'],
+    settlement: row.settlement ?? null,
+    classification: row.classification ?? null,
+    tier: row.tier ?? null,
     branch: row.branch,
     product: row.product,
     secured: row.secured,
@@ -112,6 +123,11 @@ export function createCasesRepository(db: Database) {
     async listCases(filters: CaseFilters, afterCaseId: string | null, limit: number): Promise<CaseRow[]> {
       const where: (SQL | undefined)[] = [
         filters.stage !== undefined ? eq(cases.stage, filters.stage) : undefined,
+        filters.outcome !== undefined ? eq(cases.outcome, filters.outcome) : undefined,
+        filters.likelihood !== undefined ? eq(cases.likelihood, filters.likelihood) : undefined,
+        filters.tier !== undefined ? eq(cases.tier, filters.tier) : undefined,
+        filters.policyName !== undefined ? eq(cases.policyName, filters.policyName) : undefined,
+        filters.policyVersion !== undefined ? eq(cases.policyVersion, filters.policyVersion) : undefined,
         filters.hand !== undefined ? eq(cases.hand, filters.hand) : undefined,
         filters.branch !== undefined ? eq(cases.branch, filters.branch) : undefined,
         filters.officerId !== undefined ? eq(cases.officerId, filters.officerId) : undefined,

@@ -1,8 +1,10 @@
 import fastifyJwt from '@fastify/jwt';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { callerFromClaims, JWT_ALGORITHM, type Caller } from '../../auth/tokens';
-import { unauthorized } from '../../errors';
+import type { Config } from '../../../config';
+import { callerFromClaims, type Caller } from '../../auth/tokens';
+import { CLOCK_TOLERANCE_MS, tokenVerification } from '../../auth/verification';
+import { HttpProblem, unauthorized } from '../../errors';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -15,13 +17,14 @@ declare module 'fastify' {
   }
 }
 
-/** Bearer tokens (HS256) signed with `JWT_SECRET`. */
+/** Bearer tokens: the identity provider's (JWT_JWKS_URL) or HS256 with JWT_SECRET (auth/verification.ts). */
 export default fp(
-  async function jwt(fastify, options: { secret: string }) {
+  async function jwt(fastify, options: { config: Config }) {
+    const verification = tokenVerification(options.config, { beforeKeyFetch: (request) => fastify.limitKeyFetches(request) });
     await fastify.register(fastifyJwt, {
-      secret: options.secret,
-      sign: { algorithm: JWT_ALGORITHM },
-      verify: { algorithms: [JWT_ALGORITHM] },
+      ...verification.jwt,
+      // The reason (wrong issuer, expired…) reaches the caller; the token never does.
+      messages: { authorizationTokenInvalid: (err: Error) => err.message },
     });
     fastify.decorateRequest('caller', null);
     fastify.decorate('authenticate', async function authenticate(request: FastifyRequest) {
@@ -30,13 +33,20 @@ export default fp(
       try {
         claims = await request.jwtVerify();
       } catch (err) {
+        if (err instanceof HttpProblem) throw err;
         const message = err instanceof Error ? err.message : 'invalid token';
         throw unauthorized(`The bearer token was refused: ${message}`);
       }
-      const caller = callerFromClaims(claims);
+      // A token issued in the future would outlive JWT_MAX_AGE_SECONDS by as much (fast-jwt has
+      // already made sure iat is there, and a number).
+      const { iat } = claims as { iat: number };
+      if (iat * 1000 > Date.now() + CLOCK_TOLERANCE_MS) {
+        throw unauthorized('The bearer token was refused: its iat lies in the future');
+      }
+      const caller = callerFromClaims(claims, verification.claims);
       if (typeof caller === 'string') throw unauthorized(caller);
       request.caller = caller;
     });
   },
-  { name: 'jwt' },
+  { name: 'jwt', dependencies: ['rate-limit'] },
 );

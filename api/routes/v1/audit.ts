@@ -150,6 +150,7 @@ const audit: FastifyPluginAsyncTypebox = async (fastify) => {
         limit ${limit + 1}`);
       const { items, more } = page(result.rows, limit);
       const last = items[items.length - 1];
+      await fastify.recordCaseReads(request, items.map((r) => r.case_id), 'trail');
       return {
         items: items.map((r) => ({
           caseId: r.case_id,

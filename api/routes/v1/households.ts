@@ -73,6 +73,7 @@ const households: FastifyPluginAsyncTypebox = async (fastify) => {
         .orderBy(asc(cases.caseId));
       // The same answer whether the household is unknown or only has cases in other branches.
       if (rows.length === 0) throw notFound(`No household ${householdId} within the caller's reach`);
+      await fastify.recordCaseReads(request, rows.map((r) => r.caseId), 'household');
       return { householdId, cases: rows.map(toCaseDetail), totals: householdTotals(rows) };
     },
   );

@@ -13,6 +13,10 @@ import assignments from './assignments';
 import worklist from './worklist';
 import reports from './reports';
 import audit from './audit';
+import intake from './intake';
+import watches from './watches';
+import reads from './reads';
+import policies from './policies';
 
 /** Every `/v1` route needs a bearer token: the folder-level hook authenticates, the routes authorize. */
 const v1: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -28,9 +32,13 @@ const v1: FastifyPluginAsyncTypebox = async (fastify) => {
   await fastify.register(incidents, { prefix: '/incidents' });
   await fastify.register(reports, { prefix: '/reports' });
   await fastify.register(audit);
+  await fastify.register(reads);
+  await fastify.register(policies);
   await fastify.register(officers, { prefix: '/officers' });
   await fastify.register(assignments, { prefix: '/assignments' });
   await fastify.register(worklist, { prefix: '/worklist' });
+  await fastify.register(intake, { prefix: '/intake' });
+  await fastify.register(watches, { prefix: '/watches' });
 };
 
 export default v1;

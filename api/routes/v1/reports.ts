@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../../db/client';
-import { CLOSED_STAGES, type CaseStage, type Hand } from '../../../domain';
+import { CLOSED_STAGES, type CaseOutcome, type CaseStage, type Hand, type Likelihood } from '../../../domain';
 import { branchScope } from '../../auth/access';
 import type { Caller } from '../../auth/tokens';
 import { badRequest, forbidden } from '../../errors';
@@ -28,11 +28,13 @@ const AS_OF_RULES = `**As of a date** means as of the end of that UTC date: ever
 - **stage**: from the episode's last stage-changing event — \`case_opened\` and \`case_resumed\` → collecting, \`case_paused\` → paused, \`measure_started\` of a restructuring or extension → restructured (its \`measure_succeeded\` / \`measure_failed\` / \`measure_cancelled\` → collecting), \`case_recovered\` → recovered, \`case_written_off\` → written_off;
 - **amounts**: outstanding, arrears (overdue) and recovered from the episode's last \`payment_recorded\` (\`outstandingAfter\`, \`overdueAfter\`, \`recoveredAfter\`), else the amounts at \`case_opened\` and 0 recovered. Legal costs are not included;
 - **officer**: the last \`officer_assigned\` (\`payload.to\`), else the officer at \`case_opened\`;
+- **likelihood**: the last \`case_classified\` or \`classification_overridden\` (\`payload.likelihood\`); **tier**: the last \`case_classified\` (\`payload.tier\`); null before the case was classified;
+- **outcome**: \`payload.outcome\` of the last \`case_recovered\` (cured, repaid, settled), \`written_off\` after \`case_written_off\`, null while collecting;
 - **branch and currency**: the case's (they never change).
 
 Officers and supervisors see their own branch only (the default branch for them; another branch is 403). Roles: supervisors and admins.`;
 
-const PORTFOLIO_DESCRIPTION = `Counts and amounts (per currency; amounts in minor units, never summed across currencies) by stage, by hand, by branch and by officer, with totals, the amount recovered and the recovery rate, and the promise kept rate, as of a date.
+const PORTFOLIO_DESCRIPTION = `Counts and amounts (per currency; amounts in minor units, never summed across currencies) by stage, by hand, by branch, by officer, by recovery likelihood, by amount tier and by outcome, with totals, the amount recovered and the recovery rate, and the promise kept rate, as of a date.
 
 ${AS_OF_RULES}
 
@@ -54,6 +56,9 @@ export interface CaseState {
   hand: Hand;
   stage: CaseStage;
   officerId: string | null;
+  likelihood: Likelihood | null;
+  tier: string | null;
+  outcome: CaseOutcome | null;
   outstanding: number;
   overdue: number;
   recovered: number;
@@ -110,6 +115,19 @@ export async function caseStatesAsOf(db: Database, end: Date, branch: string | n
     officer as (
       select distinct on (case_id) case_id, payload->>'to' as officer_id
       from cur where type = 'officer_assigned' order by case_id, seq desc
+    ),
+    likelihood as (
+      select distinct on (case_id) case_id, payload->>'likelihood' as likelihood
+      from cur where type in ('case_classified', 'classification_overridden') order by case_id, seq desc
+    ),
+    tier as (
+      select distinct on (case_id) case_id, payload->>'tier' as tier
+      from cur where type = 'case_classified' order by case_id, seq desc
+    ),
+    ended as (
+      select distinct on (case_id) case_id,
+        case when type = 'case_written_off' then 'written_off' else payload->>'outcome' end as outcome
+      from cur where type in ('case_recovered', 'case_written_off') order by case_id, seq desc
     )
     select c.case_id, c.branch, c.currency,
       coalesce(h.hand, 1) as hand,
@@ -117,13 +135,17 @@ export async function caseStatesAsOf(db: Database, end: Date, branch: string | n
       case when a.case_id is not null then a.officer_id else o.payload->>'officerId' end as officer_id,
       coalesce((p.payload->>'outstandingAfter')::bigint, (o.payload->>'outstanding')::bigint, 0)::text as outstanding,
       coalesce((p.payload->>'overdueAfter')::bigint, (o.payload->>'overdue')::bigint, 0)::text as overdue,
-      coalesce((p.payload->>'recoveredAfter')::bigint, 0)::text as recovered
+      coalesce((p.payload->>'recoveredAfter')::bigint, 0)::text as recovered,
+      l.likelihood, t.tier, x.outcome
     from opened o
     join cases c on c.case_id = o.case_id
     left join hand h on h.case_id = o.case_id
     left join stage s on s.case_id = o.case_id
     left join paid p on p.case_id = o.case_id
     left join officer a on a.case_id = o.case_id
+    left join likelihood l on l.case_id = o.case_id
+    left join tier t on t.case_id = o.case_id
+    left join ended x on x.case_id = o.case_id
     order by c.case_id
   `);
   return (result.rows as Record<string, unknown>[]).map((r) => ({
@@ -133,6 +155,9 @@ export async function caseStatesAsOf(db: Database, end: Date, branch: string | n
     hand: Number(r.hand) as Hand,
     stage: String(r.stage) as CaseStage,
     officerId: r.officer_id === null || r.officer_id === undefined ? null : String(r.officer_id),
+    likelihood: (r.likelihood ?? null) as Likelihood | null,
+    tier: (r.tier ?? null) as string | null,
+    outcome: (r.outcome ?? null) as CaseOutcome | null,
     outstanding: Number(r.outstanding),
     overdue: Number(r.overdue),
     recovered: Number(r.recovered),
@@ -191,6 +216,9 @@ export function portfolioOf(asOf: string, branch: string | null, states: CaseSta
     byHand: groupBy(states, (s) => s.hand).map(({ key, figures }) => ({ hand: key, ...figures })),
     byBranch: groupBy(states, (s) => s.branch).map(({ key, figures }) => ({ branch: key, ...figures })),
     byOfficer: groupBy(states, (s) => s.officerId).map(({ key, figures }) => ({ officerId: key, ...figures })),
+    byLikelihood: groupBy(states, (s) => s.likelihood).map(({ key, figures }) => ({ likelihood: key, ...figures })),
+    byTier: groupBy(states, (s) => s.tier).map(({ key, figures }) => ({ tier: key, ...figures })),
+    byOutcome: groupBy(states, (s) => s.outcome).map(({ key, figures }) => ({ outcome: key, ...figures })),
     promises: {
       kept: promises.kept,
       broken: promises.broken,

@@ -1,7 +1,9 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { branchScope } from '../../../auth/access';
+import { ARREARS_COMPONENTS } from '../../../../domain';
 import { badRequest, forbidden } from '../../../errors';
+import { checkCaseFilters } from '../../../rules';
 import { callerOf } from '../../../plugins/app/authorization';
 import type { CaseFilters, CaseRow, CasesRepository } from '../../../plugins/app/cases-repository';
 import { BEARER_SECURITY } from '../../../schemas/common';
@@ -21,6 +23,7 @@ export const EXPORT_COLUMNS: readonly [string, (row: CaseRow) => string | number
   ['product', (r) => r.product],
   ['secured', (r) => r.secured],
   ['stage', (r) => r.stage],
+  ['outcome', (r) => r.outcome],
   ['hand', (r) => r.hand],
   ['days_past_due', (r) => r.daysPastDue],
   ['paused_days', (r) => r.pausedDays],
@@ -30,7 +33,9 @@ export const EXPORT_COLUMNS: readonly [string, (row: CaseRow) => string | number
   ['principal', (r) => r.principal],
   ['outstanding', (r) => r.outstanding],
   ['overdue', (r) => r.overdue],
+  ...ARREARS_COMPONENTS.map((c): (typeof EXPORT_COLUMNS)[number] => [`overdue_${snakeCase(c)}`, (r) => r.arrears[c]]),
   ['recovered', (r) => r.recovered],
+  ['credit_to_return', (r) => r.creditToReturn],
   ['recovered_after_write_off', (r) => r.recoveredAfterWriteOff],
   ['legal_costs', (r) => r.legalCosts],
   ['officer_id', (r) => r.officerId],
@@ -41,6 +46,10 @@ export const EXPORT_COLUMNS: readonly [string, (row: CaseRow) => string | number
   ['last_event_type', (r) => r.lastEventType],
   ['last_event_at', (r) => (r.lastEventAt ? r.lastEventAt.toISOString() : null)],
 ];
+
+function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
 
 /** One RFC 4180 field: quoted when it holds a comma, a quote, CR or LF (quotes doubled); null is empty. */
 export function csvField(value: string | number | boolean | null): string {
@@ -66,7 +75,7 @@ async function* csvLines(repository: CasesRepository, filters: CaseFilters, firs
   }
 }
 
-const DESCRIPTION = `The ledger as CSV (RFC 4180, UTF-8, CRLF line ends, a header row), with the filters of \`GET /v1/cases\` (stage, hand, branch, officerId, minDaysPastDue, maxDaysPastDue; no cursor or limit: every matching case).
+const DESCRIPTION = `The ledger as CSV (RFC 4180, UTF-8, CRLF line ends, a header row), with the filters of \`GET /v1/cases\` (stage, outcome, policyName, policyVersion, hand, branch, officerId, minDaysPastDue, maxDaysPastDue; no cursor or limit: every matching case).
 
 Columns: ${EXPORT_COLUMNS.map(([name]) => `\`${name}\``).join(', ')}. Amounts are integers in the minor unit of \`currency\`; dates are YYYY-MM-DD, times ISO 8601 UTC; an empty field is null. No personal data: no names, ID numbers, phones or household ids.
 
@@ -102,9 +111,8 @@ const exportCases: FastifyPluginAsyncTypebox = async (fastify) => {
       if (scope !== null && filters.branch !== undefined && filters.branch !== scope) {
         throw forbidden(`A ${caller.role} of ${scope} sees only the cases of ${scope}`);
       }
-      if (filters.minDaysPastDue !== undefined && filters.maxDaysPastDue !== undefined && filters.minDaysPastDue > filters.maxDaysPastDue) {
-        throw badRequest([{ field: 'maxDaysPastDue', reason: 'must not be less than minDaysPastDue' }]);
-      }
+      const filterErrors = checkCaseFilters(filters);
+      if (filterErrors.length > 0) throw badRequest(filterErrors);
       const effective: CaseFilters = { ...filters, ...(scope ? { branch: scope } : {}) };
       // The first page before the status line: a failure to read it is still a problem answer.
       const first = await fastify.casesRepository.listCases(effective, null, EXPORT_PAGE_SIZE);

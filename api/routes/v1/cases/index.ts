@@ -1,18 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { Type, type Static } from 'typebox';
-import { latestPolicy } from '../../../../db/policies';
-import { leastLoadedOfficer } from '../../../assignment';
-import { CLOSED_STAGES, workflowIdForLoan, type CaseStage, type LoanFacts, type Role } from '../../../../domain';
+import type { Role } from '../../../../domain';
 import { LimitQuerySchema, RefusalListSchema, type RefusalView } from '../../../schemas/audit';
-import { assertBranch, assertCaseAccess, branchScope } from '../../../auth/access';
-import { badRequest, caseConflict, forbidden, HttpProblem, notFound, PROBLEM_TYPES } from '../../../errors';
-import { householdIdOf } from '../../../household';
+import { assertCaseAccess, branchScope } from '../../../auth/access';
+import { badRequest, forbidden, notFound } from '../../../errors';
+import { checkCaseFilters } from '../../../rules';
+import { openCaseForLoan } from '../../../open-case';
 import { decodeCursor, encodeCursor, page } from '../../../pagination';
 import { callerOf } from '../../../plugins/app/authorization';
 import { toCaseDetail, toCaseEventView, type CaseRow } from '../../../plugins/app/cases-repository';
 import { requestIdOf } from '../../../request-id';
-import { checkOpenCase, todayUtc } from '../../../rules';
 import {
   CasePageSchema,
   CaseDetailSchema,
@@ -25,7 +23,6 @@ import {
 import { BEARER_SECURITY, CaseParamsSchema, described, IdempotencyHeadersSchema } from '../../../schemas/common';
 import { CaseHistorySchema, HistoryQuerySchema, RawHistorySchema } from '../../../schemas/history';
 import { CASE_ERROR_RESPONSES, ERROR_RESPONSES, ProblemSchema } from '../../../schemas/problem';
-import { openCaseWithin } from '../../../temporal/cases';
 import { decodeRun, fetchCaseRuns, rawHistoryJson } from '../../../temporal/history';
 
 const DEFAULT_LIMIT = 50;
@@ -38,7 +35,8 @@ const INTAKE_DESCRIPTION = `Opens the collection case of an overdue loan, in one
 
 The latest version of \`policy\` (default \`standard\`) is the ladder the case runs with. Roles: system, admin, and supervisors for their own branch. An \`Idempotency-Key\` header is used as the request id. Amounts are integers in minor units; \`overdue\` ≤ \`outstanding\` ≤ \`principal\`; \`overdueSince\` is a real date, not in the future; a secured loan lists its collateral.`;
 
-/** Reads a case and checks the caller may use it: 404 when unknown, 403 outside the caller's reach. */
+/** Reads a case and checks the caller may use it: 404 when unknown or outside the caller's branch
+ * (alike), 403 for a role or officer that may not. */
 async function caseFor(
   fastify: Parameters<FastifyPluginAsyncTypebox>[0],
   caseId: string,
@@ -72,54 +70,10 @@ const cases: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request, reply) => {
-      const caller = callerOf(request);
-      const body = request.body;
-      const errors = checkOpenCase(body, todayUtc());
-      if (errors.length > 0) throw badRequest(errors);
-      assertBranch(caller, body.branch);
-      const caseId = workflowIdForLoan(body.loanId);
-      const existing = await fastify.casesRepository.findCase(caseId);
-      if (existing) assertBranch(caller, existing.branch);
-      const closed = existing !== undefined && CLOSED_STAGES.includes(existing.stage as CaseStage);
-      // A new episode needs a new delinquency: a repeat of the closed episode's intake (a retry,
-      // or the same row in tomorrow's overdue list) answers with the closed case.
-      if (existing && closed && body.overdueSince <= existing.overdueSince) {
-        reply.header('location', `/v1/cases/${encodeURIComponent(caseId)}`);
-        return reply.code(200).send({ created: false, case: toCaseDetail(existing) });
-      }
-
-      const policyName = body.policy ?? 'standard';
-      const policy = await latestPolicy(fastify.db, policyName);
-      if (!policy) throw badRequest([{ field: 'policy', reason: `is not a known collection policy: "${policyName}"` }]);
-
-      const { policy: _policyName, collateral, guarantors, officerId, ...facts } = body;
-      const loan: LoanFacts = { ...facts, collateral: collateral ?? [], guarantors: guarantors ?? [], officerId: officerId ?? (existing && !closed ? null : await leastLoadedOfficer(fastify.db, body.branch)), householdId: householdIdOf(body.borrower.idNumber, fastify.config.HOUSEHOLD_KEY) };
-      const requestId = requestIdOf(request);
-      let outcome;
-      try {
-        outcome = await openCaseWithin(fastify.temporal, fastify.config.TEMPORAL_TASK_QUEUE, {
-          requestId,
-          by: { sub: caller.sub, role: caller.role },
-          loan,
-          policy,
-          episode: existing ? existing.episode + (closed ? 1 : 0) : 1,
-        });
-      } catch (err) {
-        if (err instanceof WorkflowUpdateFailedError) {
-          throw caseConflict('rejected', `The case workflow refused to open the case: ${err.cause?.message ?? err.message}`, true);
-        }
-        throw err;
-      }
-      if (outcome.kind === 'timeout') {
-        throw new HttpProblem(504, `The case workflow did not answer in time; the case may still open. Retry with Idempotency-Key: ${requestId}`, {
-          type: PROBLEM_TYPES.timeout,
-          title: 'Case workflow did not answer',
-        });
-      }
-      const { result } = outcome;
-      assertBranch(caller, result.case.branch);
+      const deps = { db: fastify.db, temporal: fastify.temporal, taskQueue: fastify.config.TEMPORAL_TASK_QUEUE, householdKey: fastify.config.HOUSEHOLD_KEY };
+      const { caseId, created, case: kase } = await openCaseForLoan(deps, callerOf(request), request.body, requestIdOf(request));
       reply.header('location', `/v1/cases/${encodeURIComponent(caseId)}`);
-      return reply.code(result.created ? 201 : 200).send(result);
+      return reply.code(created ? 201 : 200).send({ created, case: kase });
     },
   );
 
@@ -144,15 +98,15 @@ const cases: FastifyPluginAsyncTypebox = async (fastify) => {
       if (scope !== null && filters.branch !== undefined && filters.branch !== scope) {
         throw forbidden(`A ${caller.role} of ${scope} sees only the cases of ${scope}`);
       }
-      if (filters.minDaysPastDue !== undefined && filters.maxDaysPastDue !== undefined && filters.minDaysPastDue > filters.maxDaysPastDue) {
-        throw badRequest([{ field: 'maxDaysPastDue', reason: 'must not be less than minDaysPastDue' }]);
-      }
+      const filterErrors = checkCaseFilters(filters);
+      if (filterErrors.length > 0) throw badRequest(filterErrors);
       const after = cursor
         ? decodeCursor(cursor, (v) => (typeof v.after === 'string' ? v.after : undefined))
         : null;
       const rows = await fastify.casesRepository.listCases({ ...filters, ...(scope ? { branch: scope } : {}) }, after, limit);
       const { items, more } = page(rows, limit);
       const last = items[items.length - 1];
+      await fastify.recordCaseReads(request, items.map((r) => r.caseId), 'case_list');
       return {
         items: items.map(toCaseDetail),
         nextCursor: more && last ? encodeCursor({ after: last.caseId }) : null,
@@ -176,6 +130,7 @@ const cases: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request) => {
       const caller = callerOf(request);
       const row = await caseFor(fastify, request.params.caseId, (r) => assertCaseAccess(caller, 'read', r));
+      await fastify.recordCaseReads(request, [row.caseId], 'case');
       return toCaseDetail(row);
     },
   );
@@ -206,6 +161,7 @@ const cases: FastifyPluginAsyncTypebox = async (fastify) => {
         : null;
       await caseFor(fastify, caseId, (r) => assertCaseAccess(caller, 'read', r));
       const rows = await fastify.casesRepository.listEvents(caseId, after, limit);
+      await fastify.recordCaseReads(request, [caseId], 'events');
       const { items, more } = page(rows, limit);
       const last = items[items.length - 1];
       return {
@@ -235,6 +191,7 @@ const cases: FastifyPluginAsyncTypebox = async (fastify) => {
       const { caseId } = request.params;
       await caseFor(fastify, caseId, (r) => assertCaseAccess(caller, 'read', r));
       const rows = await fastify.casesRepository.listRefusals(caseId, request.query.limit ?? DEFAULT_LIMIT);
+      await fastify.recordCaseReads(request, [caseId], 'refusals');
       return {
         items: rows.map((r) => ({
           requestId: r.requestId,
@@ -281,6 +238,7 @@ const cases: FastifyPluginAsyncTypebox = async (fastify) => {
       }
       const chosen = runId === undefined ? runs : runs.filter((run) => run.runId === runId);
       if (chosen.length === 0) throw notFound(`Run ${runId} is not a run of ${caseId}`);
+      await fastify.recordCaseReads(request, [caseId], 'history');
       if (format === 'raw') {
         const run = chosen[chosen.length - 1]!;
         // Already JSON (proto JSON as the CLI writes it): sent as is, not re-serialized.

@@ -33,7 +33,8 @@ const REPORT_DESCRIPTION = `
 The suit answers at once: **200** with the suit once it has taken the report; **409** when the suit's state forbids it (a step out of order, a settlement before filing, a suit that has ended), **422** when it cannot accept what the report says (a date before the previous step's, an amount): both name the \`reason\` and what the suit would accept (\`accepted\`), cost the suit nothing and are kept with the case's refusals (\`/refusals\`). **404** when no suit runs for the measure. **503** with \`Retry-After\` when no worker answers within a few seconds: the suit may still take the report when a worker returns; retry with the same \`Idempotency-Key\` for its answer (never applied twice, even after the suit has ended).`;
 
 /** Reads the case from the ledger and checks the caller's reach and that the measure is a suit
- * of its plan: 404 for an unknown case or measure, 403 outside the caller's reach. */
+ * of its plan: 404 for an unknown case or measure and for a case outside the caller's branch,
+ * 403 for a role or officer that may not. */
 async function suitCase(fastify: FastifyInstance, request: FastifyRequest, permission: Permission, caseId: string, measureId: string): Promise<CaseRow> {
   const caller = callerOf(request);
   const row = await fastify.casesRepository.findCase(caseId);
@@ -132,6 +133,7 @@ const litigation: FastifyPluginAsyncTypebox = async (fastify) => {
       const outcome = await readLitigation(fastify.temporal, caseId, measureId);
       switch (outcome.kind) {
         case 'view':
+          await fastify.recordCaseReads(request, [caseId], 'litigation');
           return outcome.view;
         case 'not_found':
           throw notFound(`No suit runs for measure ${measureId} of ${caseId}`);

@@ -14,7 +14,7 @@ import {
   reportMeasureUpdate,
   type MeasureView,
 } from '../../../../domain';
-import { branchScope } from '../../../auth/access';
+import { assertCaseAccess, branchScope } from '../../../auth/access';
 import type { Caller } from '../../../auth/tokens';
 import { badRequest, caseConflict, notFound, serviceUnavailable } from '../../../errors';
 import { callerOf } from '../../../plugins/app/authorization';
@@ -41,6 +41,8 @@ function measureIdFor(requestId: string): string {
 async function checkCovers(fastify: FastifyInstance, caller: Caller, caseId: string, covers: string[]): Promise<void> {
   const own = await fastify.casesRepository.findCase(caseId);
   if (!own) throw notFound(`No case ${caseId}`);
+  // Before the covers: what they answer must not tell an outsider that the case exists.
+  assertCaseAccess(caller, 'message', own);
   for (const [i, other] of covers.entries()) {
     const row = await fastify.casesRepository.findCase(other);
     const sameHousehold = row && own.householdId !== null && row.householdId === own.householdId && row.currency === own.currency;

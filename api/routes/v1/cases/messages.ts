@@ -6,6 +6,8 @@ import type { Static, TObject } from 'typebox';
 import {
   addNoteSignal,
   addNoteUpdate,
+  classifySignal,
+  classifyUpdate,
   assignOfficerSignal,
   assignOfficerUpdate,
   pauseSignal,
@@ -33,6 +35,7 @@ import { BEARER_SECURITY, CaseParamsSchema, described, IdempotencyHeadersSchema 
 import {
   AddNoteSchema,
   AssignOfficerSchema,
+  ClassifyCaseSchema,
   MessageQuerySchema,
   PauseCaseSchema,
   PromiseToPaySchema,
@@ -213,6 +216,18 @@ const messages: FastifyPluginAsyncTypebox = async (fastify) => {
     permission: 'message',
     update: addNoteUpdate,
     signal: addNoteSignal,
+    message: (body, meta) => ({ ...body, ...meta }),
+  });
+
+  registerMessageRoute(fastify, {
+    path: 'classification',
+    summary: 'Override the recovery likelihood',
+    description:
+      'An officer\'s judgement of the recovery likelihood (likely 回收可能性大, difficult 较难, unlikely 不可能), with a reason, outranks what the policy\'s rules give while it stands; `likelihood: null` withdraws it. Recorded in the business trail with the rule the policy had applied. **409** `classification_unchanged` for an override that changes nothing.',
+    body: ClassifyCaseSchema,
+    permission: 'message',
+    update: classifyUpdate,
+    signal: classifySignal,
     message: (body, meta) => ({ ...body, ...meta }),
   });
 

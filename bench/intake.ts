@@ -1,0 +1,256 @@
+/**
+ * `npm run bench:intake`: the daily intake's throughput on a real Temporal dev
+ * server and a real PostgreSQL, against opening the same loans with raw `client.workflow.start`
+ * of a minimal workflow at the same concurrency, measured in the same run. Prints a table and
+ * writes its section of bench/RESULTS.md. Goal: intake at 0.9× the raw starts or better.
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:intake
+ *   BENCH_INTAKE_ROWS=500 npm run bench:intake     # a quick try
+ *
+ * Tunables (environment): BENCH_INTAKE_ROWS (10000), BENCH_INTAKE_CONCURRENCY (32).
+ *
+ * The intake runs as the endpoint and the schedule run it (api/intake/take.ts: every row checked,
+ * the ledger read, the policy and an officer looked up, the case opened by update-with-start,
+ * which answers once the case's first projection is in the ledger, the run's report kept). The
+ * baseline only asks the server to start a workflow: it answers before any worker ran it. A
+ * second pass of the same list (every row a repeat) is measured too, and, to show where the time
+ * goes, the case workflow's update-with-start alone for other loans.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@temporalio/client';
+import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { takeIntake } from '../api/intake/take';
+import { DEVELOPMENT_HOUSEHOLD_KEY } from '../config';
+import { createDatabase } from '../db/client';
+import { latestPolicy } from '../db/policies';
+import type { LoanIntake } from '../domain';
+import { openCase } from '../temporal/open-case';
+import { createLogger } from '../logger';
+import { dataConverterFrom } from '../temporal/codec';
+import { WORKFLOWS_PATH, createCaseWorker } from '../worker';
+import type { IntakeCounts } from '../api/schemas/intake';
+import { minimalWorkflow, type BaselineActivities } from './baseline-workflow';
+import { Cleanups, createBenchDatabase, startTemporal } from './services';
+import { daysAgo, newLoan } from '../test/support/fixtures';
+
+const RESULTS_PATH = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
+const BASELINE_WORKFLOW_PATH = fileURLToPath(new URL('./baseline-workflow.ts', import.meta.url));
+const SECTION_START = '<!-- bench:intake:start -->';
+const SECTION_END = '<!-- bench:intake:end -->';
+const GOAL_RATIO = 0.9;
+
+const envInt = (name: string, fallback: number): number => {
+  const value = process.env[name];
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name}=${value} is not a positive integer`);
+  return n;
+};
+
+const SETTINGS = {
+  rows: envInt('BENCH_INTAKE_ROWS', 10_000),
+  concurrency: envInt('BENCH_INTAKE_CONCURRENCY', 32),
+};
+
+/** A list of `n` overdue loans, as the JSON form's rows, without officers (assigned at intake). */
+function overdueList(n: number): Record<string, unknown>[] {
+  return Array.from({ length: n }, (_, i) => {
+    const { overdue, officerId: _officer, ...facts } = newLoan({ loanId: `BI${randomUUID().slice(0, 8).toUpperCase()}${i}`, overdueSince: daysAgo(1 + (i % 60)) });
+    return { ...facts, overdueAmount: overdue };
+  });
+}
+
+/** Logs progress at every tenth of the rows. */
+function progress(what: string, log: (m: string) => void, started: number): (done: number, total: number) => void {
+  let next = 0;
+  return (done, total) => {
+    if (done < next && done !== total) return;
+    next = done + Math.max(1, Math.floor(total / 10));
+    const seconds = (Date.now() - started) / 1000;
+    log(`${what}: ${done}/${total} rows, ${(done / Math.max(seconds, 0.001)).toFixed(1)} rows/s`);
+  };
+}
+
+async function inPool<T>(items: T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const index = next++;
+      await work(items[index]!, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+interface Measure {
+  what: string;
+  rows: number;
+  seconds: number;
+  perSecond: number;
+  counts?: IntakeCounts;
+}
+
+const measure = (what: string, rows: number, startedMs: number, counts?: IntakeCounts): Measure => {
+  const seconds = (Date.now() - startedMs) / 1000;
+  return { what, rows, seconds, perSecond: rows / seconds, ...(counts ? { counts } : {}) };
+};
+
+function table(measures: Measure[], ratio: number): string[] {
+  const direct = measures.find((m) => m.what.startsWith('update-with-start'));
+  const intake = measures.find((m) => m.what.startsWith('intake'));
+  const lines = [
+    '| Measure | Rows | Seconds | Rows/s |',
+    '|---|---|---|---|',
+    ...measures.map((m) => `| ${m.what} | ${m.rows} | ${m.seconds.toFixed(1)} | ${m.perSecond.toFixed(1)} |`),
+    '',
+    `Intake of new loans against raw starts: **${ratio.toFixed(2)}×** (goal ≥ ${GOAL_RATIO}×: ${ratio >= GOAL_RATIO ? 'met' : '**MISSED**'}).`,
+    ...(direct && intake
+      ? [`Intake against the case workflow's update-with-start alone: ${(intake.perSecond / direct.perSecond).toFixed(2)}× (what the intake's checks, lookups and report cost on top).`]
+      : []),
+  ];
+  return lines;
+}
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  const cleanups = new Cleanups();
+  const started = Date.now();
+  const log = (message: string) => console.error(`[bench ${((Date.now() - started) / 1000).toFixed(1)}s] ${message}`);
+  try {
+    log(`intake of ${SETTINGS.rows} rows at concurrency ${SETTINGS.concurrency}; starting a Temporal dev server and a PostgreSQL database…`);
+    const [temporal, database] = await Promise.all([startTemporal(cleanups), createBenchDatabase(cleanups)]);
+    const handle = createDatabase(database.url, Math.max(10, SETTINGS.concurrency + 2));
+    cleanups.push('database pool', () => handle.close());
+    const { db } = handle;
+    const quiet = createLogger('silent');
+    log('bundling the case workflows and the minimal workflow…');
+    const [caseBundle, baselineBundle] = await Promise.all([
+      bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet as never }),
+      bundleWorkflowCode({ workflowsPath: BASELINE_WORKFLOW_PATH, logger: quiet as never }),
+    ]);
+    const dataConverter = dataConverterFrom(process.env);
+    const client = new Client({ connection: temporal.env.connection, dataConverter });
+    const taskQueue = `bench-intake-${randomUUID()}`;
+    const baselineQueue = `bench-minimal-${randomUUID()}`;
+    const caseWorkers = await createCaseWorker({
+      connection: temporal.env.nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      db,
+      logger: quiet,
+      sweepIntervalMs: 0,
+      workflowBundle: caseBundle,
+      shutdownGraceTime: '5s',
+      dataConverter,
+    });
+    const baselineActivities: BaselineActivities = { mark: async () => undefined };
+    const baselineWorker = await Worker.create({
+      connection: temporal.env.nativeConnection,
+      namespace: 'default',
+      taskQueue: baselineQueue,
+      workflowBundle: baselineBundle,
+      activities: baselineActivities,
+      dataConverter,
+    });
+
+    const measures = await caseWorkers.runUntil(() =>
+      baselineWorker.runUntil(async () => {
+        const list = overdueList(SETTINGS.rows);
+        const results: Measure[] = [];
+        const deps = { db, temporal: client, taskQueue, householdKey: DEVELOPMENT_HOUSEHOLD_KEY, concurrency: SETTINGS.concurrency };
+        const caller = { sub: 'bench', role: 'system' as const, branch: null };
+        // Uncounted: the first cases pay for the worker's cold start (bundle load, JIT, pools).
+        const warmUp = overdueList(Math.min(100, Math.ceil(SETTINGS.rows / 10)));
+        log(`warming up with ${warmUp.length} cases…`);
+        await takeIntake(deps, { runId: `bench-warm-up-${randomUUID()}`, source: 'api', file: null, caller, rows: warmUp });
+
+        log('raw starts of the minimal workflow…');
+        let startedMs = Date.now();
+        const report = progress('raw starts', log, startedMs);
+        let done = 0;
+        await inPool(list, SETTINGS.concurrency, async (row) => {
+          await client.workflow.start(minimalWorkflow, {
+            taskQueue: baselineQueue,
+            workflowId: `minimal-${String(row.loanId)}`,
+            args: [{ timerWakes: 0, timerMs: 1 }],
+          });
+          report(++done, list.length);
+        });
+        results.push(measure('raw `client.workflow.start` (minimal workflow)', list.length, startedMs));
+
+        // Where the intake's time goes: the case workflow's own opening (update-with-start, first
+        // projection), for loans of their own, without the intake's checks, lookups and report.
+        const policy = (await latestPolicy(db, 'standard'))!;
+        const direct = overdueList(SETTINGS.rows);
+        log('update-with-start of the case workflow alone…');
+        startedMs = Date.now();
+        const reportDirect = progress('update-with-start', log, startedMs);
+        done = 0;
+        await inPool(direct, SETTINGS.concurrency, async (row) => {
+          const { overdueAmount, ...facts } = row as unknown as LoanIntake & { overdueAmount: number };
+          const loan = { ...facts, overdue: overdueAmount, officerId: null } as LoanIntake;
+          await openCase(client, db, taskQueue, { requestId: randomUUID(), by: { sub: 'bench', role: 'system' }, loan, policy });
+          reportDirect(++done, direct.length);
+        });
+        results.push(measure('update-with-start of the case workflow alone (`temporal/open-case.ts`)', direct.length, startedMs));
+
+        log('intake of the list (every row a new loan)…');
+        startedMs = Date.now();
+        const first = await takeIntake(deps, { runId: `bench-${randomUUID()}`, source: 'api', file: null, caller, rows: list, onProgress: progress('intake', log, startedMs) });
+        results.push(measure('intake, every row a new loan (opens the case)', list.length, startedMs, first.counts));
+        if (first.counts.created !== list.length) throw new Error(`intake created ${first.counts.created} of ${list.length}: ${JSON.stringify(first.results.find((r) => r.outcome !== 'created'))}`);
+
+        log('the same list again (every row a repeat)…');
+        startedMs = Date.now();
+        const second = await takeIntake(deps, { runId: `bench-${randomUUID()}`, source: 'api', file: null, caller, rows: list, onProgress: progress('repeat', log, startedMs) });
+        results.push(measure('the same list again, every row a repeat', list.length, startedMs, second.counts));
+        return results;
+      }),
+    );
+
+    const intake = measures.find((m) => m.what.startsWith('intake'))!;
+    const ratio = intake.perSecond / measures[0]!.perSecond;
+    const lines = table(measures, ratio);
+    console.log('');
+    for (const line of lines) console.log(line);
+    const machine = [
+      `- Date: ${new Date().toISOString()}`,
+      `- CPUs: ${os.cpus().length}, ${os.cpus()[0]?.model ?? 'unknown'}; Node.js ${process.version}`,
+      `- Temporal: ${temporal.cliVersion} (dev server, in memory); PostgreSQL ${database.version}, ${database.source}`,
+      `- Rows: ${SETTINGS.rows}, concurrency ${SETTINGS.concurrency} (BENCH_INTAKE_ROWS, BENCH_INTAKE_CONCURRENCY)`,
+      `- Load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(', ')} (other processes share the CPUs)`,
+      ...(SETTINGS.rows < 10_000 ? [`- **Provisional**: ${SETTINGS.rows} rows, not the issue's 10,000`] : []),
+    ];
+    const body = [
+      SECTION_START,
+      '## Daily intake throughput (issue 8)',
+      '',
+      'Written by `npm run bench:intake` (bench/intake.ts): the intake (api/intake, as the endpoint and the schedule run it) against',
+      'raw `client.workflow.start` of the minimal workflow for the same loans at the same concurrency, in the same run.',
+      'The raw start answers once the server has accepted the workflow; an intake row answers once its case is opened and',
+      'projected into the ledger (and its report row kept).',
+      '',
+      ...machine,
+      '',
+      ...lines,
+      SECTION_END,
+    ].join('\n');
+    const current = existsSync(RESULTS_PATH) ? readFileSync(RESULTS_PATH, 'utf8') : '# Benchmark results\n\n';
+    const from = current.indexOf(SECTION_START);
+    const to = current.indexOf(SECTION_END);
+    writeFileSync(RESULTS_PATH, from >= 0 && to > from ? `${current.slice(0, from)}${body}${current.slice(to + SECTION_END.length)}` : `${current.trimEnd()}\n\n${body}\n`);
+    console.log(`\nWritten to ${RESULTS_PATH}`);
+  } finally {
+    log('stopping the servers…');
+    await cleanups.runAll();
+    log('done');
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof AggregateError ? err.errors.map(String).join('\n') : err);
+  process.exitCode = 1;
+});
