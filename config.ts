@@ -3,7 +3,7 @@ import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import { envSchema } from 'env-schema';
 import { Type, type Static } from 'typebox';
 import { NOTIFICATION_CHANNELS, TASK_QUEUE, type NotificationChannel } from './domain';
-import { payloadKeyring } from './temporal/codec';
+import { payloadKeyring, sealsWithDevelopmentKey } from './temporal/codec';
 
 /** The development secret signs tokens only where no JWT_SECRET is set outside production. */
 export const DEVELOPMENT_JWT_SECRET = 'collection-cases-development-secret-change-me';
@@ -146,6 +146,7 @@ export function developmentSecretsIn(config: Config): string[] {
   return [
     ...(config.JWT_JWKS_URL === undefined && config.JWT_SECRET === DEVELOPMENT_JWT_SECRET ? ['JWT_SECRET (or JWT_JWKS_URL)'] : []),
     ...(config.HOUSEHOLD_KEY === DEVELOPMENT_HOUSEHOLD_KEY ? ['HOUSEHOLD_KEY'] : []),
+    ...(sealsWithDevelopmentKey(payloadKeyring(config)) ? ['PAYLOAD_KEYS (or PAYLOAD_KEY_FILE)'] : []),
   ];
 }
 

@@ -32,7 +32,7 @@ import { createDatabase, databaseOptionsFrom, type Database } from './db/client'
 import { describeDatabaseError } from './db/errors';
 import { deliveryTaskQueue } from './domain';
 import { createLogger, sanitizeLogMeta, type Logger } from './logger';
-import { DEVELOPMENT_KEY_ID, dataConverterFrom, payloadKeyring } from './temporal/codec';
+import { dataConverterFrom } from './temporal/codec';
 import { ensureIntakeSchedule, intakeScheduleId } from './temporal/intake-schedule';
 import { ensureRetentionSchedule } from './temporal/retention-schedule';
 import { ensureSearchAttributes } from './temporal/search-attributes';
@@ -274,9 +274,6 @@ async function main(): Promise<void> {
     config.RETENTION_EVERY_MINUTES,
   );
   logger.info({ everyMinutes: config.RETENTION_EVERY_MINUTES, created: scheduled }, 'personal data retention scheduled');
-  if (payloadKeyring(config).currentKeyId === DEVELOPMENT_KEY_ID) {
-    logger.warn('payloads are encrypted with the development key: set PAYLOAD_KEYS or PAYLOAD_KEY_FILE (README "Personal data in Temporal")');
-  }
   if (config.INTAKE_SCHEDULE_ENABLED) {
     const intakeSchedule = { taskQueue: config.TEMPORAL_TASK_QUEUE, cron: config.INTAKE_CRON, timezone: config.INTAKE_TIMEZONE };
     const created = await ensureIntakeSchedule(new Client({ connection: client, namespace: config.TEMPORAL_NAMESPACE, dataConverter }), intakeSchedule);

@@ -72,6 +72,10 @@ export const DEFAULT_RESTRUCTURING = { graceDays: 3, maxMisses: 2 } as const;
  * household's cases they cover. */
 export const PROCEEDS_MEASURE_TYPES: readonly MeasureType[] = ['collateral_sale', 'rent_collection'];
 
+/** Measures that may cover several cases of the household: proceeds shared among them, or a
+ * guarantor backing several loans whose payments under the claim are shared likewise. */
+export const COVERING_MEASURE_TYPES: readonly MeasureType[] = [...PROCEEDS_MEASURE_TYPES, 'guarantor_claim'];
+
 /** How a measure covering several cases shares what it recovers: pro rata to each case's
  * arrears, or the case overdue longest first. */
 export const ALLOCATION_RULES = ['pro_rata', 'oldest_first'] as const;

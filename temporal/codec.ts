@@ -30,6 +30,13 @@ const KEY_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
  * seals are readable by anyone with this source code. */
 export const DEVELOPMENT_KEY_ID = 'development';
 const DEVELOPMENT_KEY = Buffer.from('collection-cases-development-payload-key-change-me!').subarray(0, KEY_BYTES);
+/** The development key as a `PAYLOAD_KEYS` entry: for tests that hand it to another process. */
+export const DEVELOPMENT_KEY_ENTRY = `${DEVELOPMENT_KEY_ID}:${DEVELOPMENT_KEY.toString('base64')}`;
+
+/** The keyring seals with the development key (by default, or configured by its value). */
+export function sealsWithDevelopmentKey(keyring: PayloadKeyring): boolean {
+  return keyring.keys.get(keyring.currentKeyId)!.equals(DEVELOPMENT_KEY);
+}
 
 const PayloadProto = proto.temporal.api.common.v1.Payload;
 const utf8 = (text: string) => new TextEncoder().encode(text);

@@ -34,7 +34,7 @@ export const ProposeMeasureSchema = Type.Object(
       Type.Array(CaseIdSchema, {
         minItems: 1,
         maxItems: 50,
-        description: 'Collateral sale and rent collection: other cases of the same household the measure also recovers',
+        description: 'Collateral sale, rent collection, and a guarantor claim where one guarantor backs several loans: other cases of the same household the measure also recovers; what it recovers is shared among them by `allocation`',
       }),
     ),
     allocation: Type.Optional(

@@ -449,6 +449,39 @@ describe('measures tracked on the case: rent collection, field visits and other 
   });
 });
 
+describe('a guarantor claim covering two cases of one household (one guarantor backing both)', () => {
+  it('shares the guarantor\'s payments under the claim between the loans, the payer named on each', async () => {
+    const borrower = { name: 'Zhao Lei', idNumber: `11010119870${Math.floor(Math.random() * 1e7)}`, phone: '+8613600136000' };
+    const guarantor = { name: 'Li Na', idNumber: '110101198805051111', phone: '+8613900139000', guaranteedAmount: 2_000_000 };
+    const first = await openCase({ borrower, guarantors: [guarantor], overdue: 400_000, outstanding: 3_000_000 });
+    const second = await openCase({ borrower, guarantors: [guarantor], overdue: 200_000, outstanding: 1_000_000 });
+    const claim = (
+      await propose(OFFICER_LI, first, { type: 'guarantor_claim', rationale: 'the guarantor backs both loans', expectedRecovery: 600_000, covers: [second] })
+    ).json();
+    expect(claim).toMatchObject({ type: 'guarantor_claim', covers: [first, second], allocation: 'pro_rata' });
+    expect((await decide(SUPERVISOR_WANG, first, claim.measureId, 'approve')).statusCode).toBe(200);
+    expect((await report(OFFICER_LI, first, claim.measureId, 'in_progress', 'demanded of the guarantor')).statusCode).toBe(200);
+
+    const key = `g-${randomUUID()}`;
+    const body = { amount: 300_000, reference: 'GUAR-1', paidAt: new Date().toISOString(), payer: 'guarantor:1' };
+    const paid = await post(OFFICER_LI, `/v1/cases/${first}/payments`, body, key);
+    expect(paid.statusCode, paid.body).toBe(200);
+    expect(paid.json()).toMatchObject({ recovered: 200_000, overdue: 200_000 });
+    expect((await post(OFFICER_LI, `/v1/cases/${first}/payments`, body, key)).statusCode).toBe(200); // a retry
+    const other = (await t.as(SUPERVISOR_WANG, { url: `/v1/cases/${second}` })).json();
+    expect(other).toMatchObject({ recovered: 100_000, overdue: 100_000 });
+    const payers = await h.db.execute<{ case_id: string; amount: string; payer: string; reference: string }>(
+      sql`select case_id, amount, payer, reference from payments where case_id in (${first}, ${second}) order by case_id`,
+    );
+    expect(payers.rows.map((r) => [r.case_id, Number(r.amount), r.payer, r.reference]).sort()).toEqual(
+      [
+        [first, 200_000, 'guarantor:1', 'GUAR-1'],
+        [second, 100_000, `measure:${claim.measureId}`, `GUAR-1@${claim.measureId}`],
+      ].sort(),
+    );
+  });
+});
+
 describe('a collateral sale covering two cases of one household', () => {
   it('records the proceeds and the collateral\'s status, and shares the net pro rata among the cases, once', async () => {
     const borrower = { name: 'Wang Fang', idNumber: `11010119850${Math.floor(Math.random() * 1e7)}`, phone: '+8613700137000' };

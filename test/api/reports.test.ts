@@ -106,9 +106,9 @@ describe('a hand-built portfolio', () => {
     for (const [key, c] of opened) ids[key] = c.caseId;
     expect(opened.map(([, c]) => c.hand)).toEqual([1, 2, 3, 4, 5, 6]);
 
-    // g: a compressed calendar (a case day in 2 s) that keeps the case at hand 1 until its
-    // promise, due on its opening date, is broken: then hand 2.
-    const fast = await testPolicy(h.db, { dayMs: 2_000, entersAtDays: [0, 1_000, 2_000, 3_000, 4_000, 5_000] });
+    // g: a compressed calendar (a case day in 5 s) that keeps the case at hand 1 until its
+    // promise, due on the case's date, is broken at that day's end: then hand 2.
+    const fast = await testPolicy(h.db, { dayMs: 5_000, entersAtDays: [0, 1_000, 2_000, 3_000, 4_000, 5_000] });
     const g = await open({ ...newLoan({ branch: BRANCH, ...amounts, officerId: 'officer-a', overdueSince: daysAgo(0) }), policy: fast.name });
     ids.g = g.caseId;
 
@@ -121,7 +121,9 @@ describe('a hand-built portfolio', () => {
     const recovered = await pay(OFFICER_B, ids.c!, 1_000_000);
     expect(recovered.stage).toBe('recovered');
     // g: a promise due today on its calendar, nothing paid: broken at the end of the case day.
-    await send(OFFICER_A, ids.g!, 'promises', { amount: 100_000, dueDate: g.caseDate });
+    // Due on the case's date as it is now: a slow machine may have passed the opening date already.
+    const gDate = (await t.as(SUPERVISOR, { url: `/v1/cases/${ids.g}` })).json().caseDate as string;
+    await send(OFFICER_A, ids.g!, 'promises', { amount: 100_000, dueDate: gDate });
     await eventually(async () => {
       const res = await t.as(SUPERVISOR, { url: `/v1/cases/${ids.g}` });
       return res.json().hand === 2 ? true : undefined;

@@ -6,14 +6,20 @@ import type { Channels, DeliveryOptions } from '../../activities';
 import { deliveryTaskQueue } from '../../domain';
 import { createDatabase, type DatabaseHandle } from '../../db/client';
 import { createLogger } from '../../logger';
-import { dataConverterFrom } from '../../temporal/codec';
+import { DEVELOPMENT_KEY_ENTRY, DEVELOPMENT_KEY_ID, dataConverterFrom } from '../../temporal/codec';
 import { WORKFLOWS_PATH, createCaseWorker, type CaseWorkers } from '../../worker';
 import { useDatabaseFor } from './fixtures';
 
-/** The service's data converter as tests run it: the development key, the one an API built by
- * test/api/helper.ts and a spawned `worker.ts` use too (no PAYLOAD_* setting). */
+/** The key a spawned `worker.ts` seals with: the production entry refuses the development key,
+ * so tests hand it this one (and the development key, to open what the tests sealed). */
+const SPAWNED_WORKER_KEY_ENTRY = `spawned-worker:${Buffer.alloc(32, 0x5a).toString('base64')}`;
+export const SPAWNED_WORKER_PAYLOAD_ENV = { PAYLOAD_KEYS: `${SPAWNED_WORKER_KEY_ENTRY},${DEVELOPMENT_KEY_ENTRY}`, PAYLOAD_KEY_ID: 'spawned-worker' };
+
+/** The service's data converter as tests run it: sealing with the development key, the one an
+ * API built by test/api/helper.ts uses too (no PAYLOAD_* setting), and opening what a spawned
+ * `worker.ts` sealed. */
 export function testDataConverter(): ReturnType<typeof dataConverterFrom> {
-  return dataConverterFrom({});
+  return dataConverterFrom({ PAYLOAD_KEYS: `${DEVELOPMENT_KEY_ENTRY},${SPAWNED_WORKER_KEY_ENTRY}`, PAYLOAD_KEY_ID: DEVELOPMENT_KEY_ID });
 }
 
 let bundle: ReturnType<typeof bundleWorkflowCode> | undefined;

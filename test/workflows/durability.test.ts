@@ -5,7 +5,7 @@ import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { caseEvents, cases, payments } from '../../db/schema';
 import { addNoteSignal, caseStateQuery, recordContactSignal, recordPaymentSignal, type CaseView } from '../../domain';
-import { startCaseHarness, type CaseHarness } from '../support/harness';
+import { SPAWNED_WORKER_PAYLOAD_ENV, startCaseHarness, type CaseHarness } from '../support/harness';
 import { saveHistory } from '../support/histories';
 import { OFFICER, eventually, newLoan, open, testPolicy } from '../support/fixtures';
 
@@ -69,6 +69,7 @@ function spawnWorker(): ChildProcess {
       // The production entry refuses the development secrets (config.ts refuseDevelopmentSecrets).
       JWT_SECRET: 'test-worker-jwt-secret-'.padEnd(40, 'x'),
       HOUSEHOLD_KEY: 'test-worker-household-key-'.padEnd(40, 'x'),
+      ...SPAWNED_WORKER_PAYLOAD_ENV,
       // Other test files' pending notifications are not this worker's to send.
       NOTIFY_SWEEP_INTERVAL_MS: '3600000',
       LOG_LEVEL: 'warn',

@@ -152,15 +152,16 @@ describe('promises to pay', () => {
   });
 
   it('escalates at once when a promise is broken', async () => {
-    const policy = await testPolicy(h.db, ladder);
+    // A case day of 2 s: long enough for the promise to reach the case on the date it names,
+    // on a loaded machine too; short enough to see it broken at that day's end.
+    const policy = await testPolicy(h.db, { ...ladder, dayMs: 2_000 });
     const { case: opened } = await open(h.client, h.taskQueue, newLoan({ overdue: 500_000 }), policy);
     const handle = h.client.workflow.getHandle(opened.caseId);
-    // The case calendar runs a day every 400 ms: "today" there is the real date at opening.
     await handle.signal(promiseToPaySignal, {
       requestId: randomUUID(),
       by: OFFICER,
       amount: 60_000,
-      dueDate: msToDate(Date.now()),
+      dueDate: (await handle.query(caseStateQuery)).caseDate,
     });
     await handle.signal(recordPaymentSignal, payment(10_000, 'SHORT-1'));
     const escalated = await until(opened.caseId, (v) => v.hand === 2);

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase, type DatabaseHandle } from '../../db/client';
 import { caseStateQuery } from '../../domain';
 import { eventually, newLoan, open, testPolicy, useDatabaseFor } from '../support/fixtures';
-import { testDataConverter } from '../support/harness';
+import { SPAWNED_WORKER_PAYLOAD_ENV, testDataConverter } from '../support/harness';
 
 let connection: Connection;
 let client: Client;
@@ -48,6 +48,7 @@ function spawnWorker(env: Record<string, string>): { child: ChildProcess; output
       // The production entry refuses the development secrets (config.ts refuseDevelopmentSecrets).
       JWT_SECRET: 'test-worker-jwt-secret-'.padEnd(40, 'x'),
       HOUSEHOLD_KEY: 'test-worker-household-key-'.padEnd(40, 'x'),
+      ...SPAWNED_WORKER_PAYLOAD_ENV,
       // Other test files' pending notifications are not this worker's to send.
       NOTIFY_SWEEP_INTERVAL_MS: '3600000',
       LOG_LEVEL: 'info',

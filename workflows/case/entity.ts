@@ -18,6 +18,7 @@ import {
   DEFAULT_MEASURE_RULES,
   DEFAULT_RESTRUCTURING,
   PROCEEDS_MEASURE_TYPES,
+  COVERING_MEASURE_TYPES,
   SCHEDULED_REPAYMENT_TYPES,
   LAST_HAND,
   MEASURE_TRANSITIONS,
@@ -841,8 +842,8 @@ export class CaseEntity {
     if (m.type === 'public_notice' && !rules.compliance.publicNotice) {
       return refusal('compliance_flag_off', { flag: 'compliance.publicNotice', policy: state.policy.name, version: state.policy.version }, 'type');
     }
-    if (m.covers !== undefined && (!PROCEEDS_MEASURE_TYPES.includes(m.type) || m.covers.includes(state.caseId) || new Set(m.covers).size !== m.covers.length)) {
-      return refusal('covers_invalid', { expected: `other cases of the household, for ${PROCEEDS_MEASURE_TYPES.join(' or ')}` }, 'covers');
+    if (m.covers !== undefined && (!COVERING_MEASURE_TYPES.includes(m.type) || m.covers.includes(state.caseId) || new Set(m.covers).size !== m.covers.length)) {
+      return refusal('covers_invalid', { expected: `other cases of the household, for ${COVERING_MEASURE_TYPES.join(' or ')}` }, 'covers');
     }
     const scheduleProblem = this.scheduleProblem(m);
     if (scheduleProblem) return refusal('schedule_invalid', { problem: scheduleProblem, overdue: state.overdue, caseDate: msToDate(this.caseNow(state.lastAdvancedMs)) }, 'schedule');
@@ -927,7 +928,9 @@ export class CaseEntity {
       ...(m.schedule ? { schedule: m.schedule.map((x) => ({ dueDate: x.dueDate, amount: x.amount, paid: 0, status: 'due' as const })) } : {}),
       ...(PROCEEDS_MEASURE_TYPES.includes(m.type)
         ? { covers: [this.state.caseId, ...(m.covers ?? [])], allocation: m.allocation ?? 'pro_rata', proceeds: [] }
-        : {}),
+        : m.covers
+          ? { covers: [this.state.caseId, ...m.covers], allocation: m.allocation ?? 'pro_rata' }
+          : {}),
     };
     this.state.measures.push(measure);
     this.pending.measureIds.push(measure.measureId);

@@ -9,6 +9,8 @@ import type { Session } from '../session';
 import type { CaseDetail, CaseEvent } from '../types';
 import { historyEntries, merged, refusalEntry, trailEntry, type TimelineEntry } from '../timeline';
 
+const ARREARS_COMPONENTS = ['legalCosts', 'fees', 'penaltyInterest', 'interest', 'principal'] as const;
+
 const MAX_EVENT_PAGES = 20;
 
 async function allEvents(caseId: string): Promise<CaseEvent[]> {
@@ -73,8 +75,28 @@ export function CasePage(props: { session: Session; caseId: string }) {
           <div><dt>{t('caseDate')}</dt><dd>{kase.caseDate}</dd></div>
           <div><dt>{t('principal')}</dt><dd>{money(kase.principal, kase.currency)}</dd></div>
           <div><dt>{t('outstanding')}</dt><dd>{money(kase.outstanding, kase.currency)}</dd></div>
-          <div><dt>{t('overdue')}</dt><dd>{money(kase.overdue, kase.currency)}</dd></div>
+          <div>
+            <dt>{t('overdue')}</dt>
+            <dd>
+              {money(kase.overdue, kase.currency)}
+              <ul class="components" data-testid="case-arrears">
+                {ARREARS_COMPONENTS.filter((c) => kase.arrears[c] > 0).map((c) => (
+                  <li key={c}>{term('component', c)} {money(kase.arrears[c], kase.currency)}</li>
+                ))}
+              </ul>
+            </dd>
+          </div>
           <div><dt>{t('recovered')}</dt><dd>{money(kase.recovered, kase.currency)}</dd></div>
+          {kase.creditToReturn > 0 && <div><dt>{t('creditToReturn')}</dt><dd>{money(kase.creditToReturn, kase.currency)}</dd></div>}
+          {kase.outcome && <div><dt>{t('caseOutcome')}</dt><dd>{term('caseOutcome', kase.outcome)}</dd></div>}
+          <div>
+            <dt>{t('likelihood')}</dt>
+            <dd data-testid="case-likelihood">
+              {kase.classification ? term('likelihood', kase.classification.likelihood) : '—'}
+              {kase.classification?.override ? ` (${t('overriddenBy', { sub: kase.classification.override.by.sub })})` : ''}
+            </dd>
+          </div>
+          <div><dt>{t('tier')}</dt><dd>{kase.tier ?? '—'}</dd></div>
           <div><dt>{t('officer')}</dt><dd>{kase.officerId ?? t('unassigned')}</dd></div>
           <div><dt>{t('branch')}</dt><dd>{kase.branch}</dd></div>
           <div><dt>{t('policy')}</dt><dd>{kase.policy.name} v{kase.policy.version}</dd></div>

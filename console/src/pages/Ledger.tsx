@@ -12,7 +12,22 @@ import type { Session } from '../session';
 import type { AssignmentReport, CaseDetail, CaseQuery, Officer } from '../types';
 
 const STAGES = ['collecting', 'paused', 'restructured', 'recovered', 'written_off'] as const;
-const FILTERS = ['stage', 'hand', 'officerId', 'minDaysPastDue', 'maxDaysPastDue', 'branch', 'limit'] as const;
+const OUTCOMES = ['cured', 'repaid', 'settled', 'written_off'] as const;
+const LIKELIHOODS = ['likely', 'difficult', 'unlikely'] as const;
+const FILTERS = [
+  'stage',
+  'outcome',
+  'likelihood',
+  'tier',
+  'hand',
+  'officerId',
+  'minDaysPastDue',
+  'maxDaysPastDue',
+  'policyName',
+  'policyVersion',
+  'branch',
+  'limit',
+] as const;
 type Filter = (typeof FILTERS)[number];
 type SortKey = 'caseId' | 'stage' | 'hand' | 'daysPastDue' | 'overdue' | 'recovered' | 'outstanding' | 'officerId' | 'nextAction';
 
@@ -21,7 +36,7 @@ function queryFrom(params: URLSearchParams): CaseQuery {
   for (const name of FILTERS) {
     const value = params.get(name);
     if (value === null || value === '') continue;
-    query[name] = ['hand', 'minDaysPastDue', 'maxDaysPastDue', 'limit'].includes(name) ? Number(value) : value;
+    query[name] = ['hand', 'minDaysPastDue', 'maxDaysPastDue', 'policyVersion', 'limit'].includes(name) ? Number(value) : value;
   }
   return query as CaseQuery;
 }
@@ -133,9 +148,28 @@ export function LedgerPage(props: { session: Session; query: URLSearchParams }) 
               </select>
             )}
           </Field>
+          <Field id={ids.outcome} label={t('caseOutcome')} error={problem?.fields.outcome}>
+            {(a) => (
+              <select {...a} value={draft.outcome} onChange={(e) => setDraft({ ...draft, outcome: e.currentTarget.value })}>
+                <option value="">{t('any')}</option>
+                {OUTCOMES.map((o) => <option value={o} key={o}>{term('caseOutcome', o)}</option>)}
+              </select>
+            )}
+          </Field>
+          <Field id={ids.likelihood} label={t('likelihood')} error={problem?.fields.likelihood}>
+            {(a) => (
+              <select {...a} value={draft.likelihood} onChange={(e) => setDraft({ ...draft, likelihood: e.currentTarget.value })}>
+                <option value="">{t('any')}</option>
+                {LIKELIHOODS.map((l) => <option value={l} key={l}>{term('likelihood', l)}</option>)}
+              </select>
+            )}
+          </Field>
+          {field('tier', 'tier')}
           {field('officerId', 'officer')}
           {field('minDaysPastDue', 'minDpd', 'number')}
           {field('maxDaysPastDue', 'maxDpd', 'number')}
+          {field('policyName', 'policy')}
+          {field('policyVersion', 'policyVersion', 'number')}
           {session.role === 'admin' && field('branch', 'branch')}
           {field('limit', 'pageSize', 'number')}
         </div>

@@ -3,8 +3,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import {
   CLOSED_STAGES,
-  allocate,
-  recordPaymentUpdate,
   type CaseStage,
   decideMeasureSignal,
   decideMeasureUpdate,
@@ -16,9 +14,8 @@ import {
 } from '../../../../domain';
 import { assertCaseAccess, branchScope } from '../../../auth/access';
 import type { Caller } from '../../../auth/tokens';
-import { badRequest, caseConflict, notFound, serviceUnavailable } from '../../../errors';
+import { badRequest, caseConflict, notFound } from '../../../errors';
 import { callerOf } from '../../../plugins/app/authorization';
-import { sendMessage } from '../../../temporal/cases';
 import { BEARER_SECURITY, CaseParamsSchema, described, IdempotencyHeadersSchema } from '../../../schemas/common';
 import {
   DecideMeasureSchema,
@@ -29,6 +26,7 @@ import {
 } from '../../../schemas/measures';
 import { MessageQuerySchema } from '../../../schemas/messages';
 import { deliverMessage, MESSAGE_DESCRIPTION, MESSAGE_RESPONSES, type Delivered } from './messages';
+import { allocationOf, creditShares } from './shares';
 
 /** A proposal's measure id follows from its request id: a retry with the same Idempotency-Key
  * names the same measure, and the case answers it without proposing twice. */
@@ -50,16 +48,6 @@ async function checkCovers(fastify: FastifyInstance, caller: Caller, caseId: str
       throw badRequest([{ field: `covers.${i}`, reason: `must be an open case of the same household and currency within your branch: ${other} is not` }]);
     }
   }
-}
-
-/** The shares of a measure's net among the cases it covers, by its rule, from the ledger. */
-async function allocationOf(fastify: FastifyInstance, caseId: string, measureId: string, net: number) {
-  const own = await fastify.casesRepository.findCase(caseId);
-  const measure = own?.measures.find((m) => m.measureId === measureId);
-  if (!own || !measure) return [];
-  const covered = await Promise.all((measure.covers ?? [caseId]).map((id) => fastify.casesRepository.findCase(id)));
-  const open = covered.filter((row): row is NonNullable<typeof row> => row !== undefined && !CLOSED_STAGES.includes(row.stage as CaseStage));
-  return allocate(net, open.map((row) => ({ caseId: row.caseId, overdue: row.overdue, overdueSince: row.overdueSince })), measure.allocation ?? 'pro_rata');
 }
 
 /** The measure a message concerned, from the case's answer. A case without it had already taken
@@ -177,23 +165,7 @@ const measures: FastifyPluginAsyncTypebox = async (fastify) => {
       const measure = answeredMeasure(outcome, measureId);
       // The other covered cases are credited their shares, each once (its reference and request id
       // follow from this request's).
-      for (const share of allocated.filter((a) => a.caseId !== caseId)) {
-        const credited = await sendMessage(fastify.temporal, share.caseId, recordPaymentUpdate, {
-          requestId: `${outcome.requestId}:${share.caseId}`,
-          by: { sub: callerOf(request).sub, role: callerOf(request).role },
-          sentAt: new Date().toISOString(),
-          amount: share.amount,
-          paidAt: new Date().toISOString(),
-          reference: `${proceeds!.reference}@${measureId}`,
-          payer: `measure:${measureId}`,
-        });
-        if (credited.kind === 'timeout') {
-          throw serviceUnavailable(`The share of ${share.caseId} is not credited yet; retry with the same Idempotency-Key to finish (nothing is credited twice)`);
-        }
-        if (credited.kind === 'refused' && credited.refusal.reason !== 'duplicate_reference') {
-          request.log.warn({ caseId: share.caseId, reason: credited.refusal.reason }, 'a covered case refused its share');
-        }
-      }
+      await creditShares(fastify, request, outcome.requestId, allocated.filter((a) => a.caseId !== caseId), proceeds?.reference ?? '', measureId);
       return reply.code(200).send(measure);
     },
   );

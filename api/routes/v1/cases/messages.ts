@@ -45,6 +45,7 @@ import {
 } from '../../../schemas/messages';
 import { CASE_ERROR_RESPONSES, CONFLICT_RESPONSE, ProblemSchema } from '../../../schemas/problem';
 import { sendMessage } from '../../../temporal/cases';
+import { allocationOf, creditShares, type Share } from './shares';
 
 interface MessageRoute<S extends TObject, M extends MessageMeta> {
   path: string;
@@ -58,6 +59,9 @@ interface MessageRoute<S extends TObject, M extends MessageMeta> {
   message(body: Static<S>, meta: MessageMeta): M;
   /** Field checks beyond the schema that need no case (formats, the wall clock). */
   check?(body: Static<S>): FieldError[];
+  /** Money that a measure covering several cases recovered: this case's part of the body, and
+   * the other cases' shares, credited once this case has taken its own. */
+  split?(fastify: FastifyInstance, caseId: string, body: Static<S>): Promise<{ body: Static<S>; measureId: string; shares: Share[] } | null>;
 }
 
 export const MESSAGE_DESCRIPTION = `
@@ -96,9 +100,11 @@ function registerMessageRoute<S extends TObject, M extends MessageMeta>(fastify:
     async (request, reply) => {
       const { caseId } = request.params as Static<typeof CaseParamsSchema>;
       const { async: queue = false } = request.query as Static<typeof MessageQuerySchema>;
-      const body = request.body as Static<S>;
-      const errors = route.check?.(body) ?? [];
+      const sent = request.body as Static<S>;
+      const errors = route.check?.(sent) ?? [];
       if (errors.length > 0) throw badRequest(errors);
+      const split = queue ? null : ((await route.split?.(fastify, caseId, sent)) ?? null);
+      const body = split?.body ?? sent;
 
       const outcome = await deliverMessage(fastify, request, {
         caseId,
@@ -109,9 +115,27 @@ function registerMessageRoute<S extends TObject, M extends MessageMeta>(fastify:
         message: (meta) => route.message(body, meta),
       });
       if (outcome.kind === 'queued') return reply.code(202).send({ caseId, requestId: outcome.requestId });
+      if (split) await creditShares(fastify, request, outcome.requestId, split.shares, (sent as { reference: string }).reference, split.measureId);
       return reply.code(200).send(toCaseDetail(outcome.row));
     },
   );
+}
+
+/**
+ * A guarantor's payment while a guarantor claim covering several cases of the household is in
+ * progress (one guarantor backing both loans): shared among the covered cases by the claim's
+ * rule. This case credits its share under the guarantor's name (within what they guaranteed);
+ * the others theirs as the claim's recovery.
+ */
+async function guarantorClaimShares(fastify: FastifyInstance, caseId: string, body: Static<typeof RecordPaymentSchema>) {
+  if (!body.payer?.startsWith('guarantor:')) return null;
+  const row = await fastify.casesRepository.findCase(caseId);
+  const claim = row?.measures.find((m) => m.type === 'guarantor_claim' && m.state === 'in_progress' && (m.covers?.length ?? 0) > 1);
+  if (!claim) return null;
+  const allocated = await allocationOf(fastify, caseId, claim.measureId, body.amount);
+  const own = allocated.find((a) => a.caseId === caseId)?.amount ?? 0;
+  if (own === 0) return null;
+  return { body: { ...body, amount: own }, measureId: claim.measureId, shares: allocated.filter((a) => a.caseId !== caseId) };
 }
 
 export type Delivered = { kind: 'queued'; requestId: string } | { kind: 'applied'; requestId: string; result: MessageResult; row: CaseRow };
@@ -194,6 +218,7 @@ const messages: FastifyPluginAsyncTypebox = async (fastify) => {
     signal: recordPaymentSignal,
     message: (body, meta) => ({ ...body, ...meta }),
     check: (body) => checkPaidAt(body.paidAt),
+    split: guarantorClaimShares,
   });
 
   registerMessageRoute(fastify, {
