@@ -11,6 +11,7 @@ import { startCaseHarness, type CaseHarness } from '../support/harness';
 import { daysAgo, eventually, newLoan } from '../support/fixtures';
 import { saveHistory } from '../support/histories';
 import { build, expectProblem, type ApiTest } from './helper';
+import { caseStatesAsOf } from '../../api/routes/v1/reports';
 
 type Who = [Role, string, string?];
 const CORE: Who = ['system', 'core-banking'];
@@ -147,6 +148,10 @@ describe('POST /v1/intake/overdue', () => {
       after: { overdue: 1_500_000, overdueSince: daysAgo(15), arrears: { fees: 10_000, penaltyInterest: 40_000, interest: 250_000, principal: 1_200_000 } },
     });
     expect((await eventTypes(repeatId)).length).toBe(repeatEvents);
+    // The portfolio, rebuilt from the trail, takes the list's figures too.
+    const tomorrow = new Date(Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`) + 86_400_000);
+    const asReported = (await caseStatesAsOf(t.database.db, tomorrow, toUpdate.branch)).find((s) => s.caseId === updateId);
+    expect(asReported).toMatchObject({ overdue: 1_500_000, outstanding: toUpdate.outstanding });
     // A run that took a report: every later change to the case workflow must replay it.
     await saveHistory('intake-arrears-reported', await h.client.workflow.getHandle(updateId).fetchHistory());
     for (const loan of [badPhone, tooMuch]) {

@@ -146,8 +146,9 @@ function parameterOf(parameter: Parameter): fc.Arbitrary<string> {
     // Header values must be printable ASCII to be sent at all: fast-check's default strings are.
     { weight: 1, arbitrary: parameter.in === 'header' ? fc.string({ maxLength: 140 }) : junk.map(printable) },
   );
-  // An empty path segment addresses another route (`/v1/households/`), not this one.
-  return parameter.in === 'path' ? value.filter((v) => v !== '') : value;
+  // An empty path segment addresses another route (`/v1/households/`), not this one; `.` and `..`
+  // are removed by URL normalization (RFC 3986 dot segments), which does the same.
+  return parameter.in === 'path' ? value.filter((v) => v !== '' && v !== '.' && v !== '..') : value;
 }
 
 interface Token {

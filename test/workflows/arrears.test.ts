@@ -27,6 +27,7 @@ import {
   type LoanFacts,
 } from '../../domain';
 import { createCasesRepository } from '../../api/plugins/app/cases-repository';
+import { caseStatesAsOf } from '../../api/routes/v1/reports';
 import { startCaseHarness, type CaseHarness } from '../support/harness';
 import { saveHistory } from '../support/histories';
 import { OFFICER, SUPERVISOR, eventually, newLoan, open } from '../support/fixtures';
@@ -207,7 +208,8 @@ describe('a suit: legal costs recovered first, and a settlement that ends the ca
   });
 
   it('a settlement after filing: once its amount is paid the rest is waived and the case ends settled', async () => {
-    const { case: opened } = await open(h.client, h.taskQueue, loanWithComponents(), standard);
+    const branch = `ST${randomUUID().slice(0, 6)}`;
+    const { case: opened } = await open(h.client, h.taskQueue, loanWithComponents({ branch }), standard);
     const { measureId, suit } = await suitFor(opened.caseId);
     for (const [step, date] of [['assess', '2025-03-01'], ['file_prepared', '2025-03-08'], ['lawyer_assigned', '2025-03-10'], ['filed', '2025-03-20']] as const) {
       await suit.executeUpdate(reportLitigationStepUpdate, { args: [{ requestId: randomUUID(), by: LAWYER, step, date, documents: ['(2025)京0105民初1号'] }] });
@@ -231,6 +233,11 @@ describe('a suit: legal costs recovered first, and a settlement that ends the ca
     expect(waived?.payload).toMatchObject({ measureId, settlement: 700_000, paid: 700_000, total: 300_000 });
     const row = await createCasesRepository(h.db).findCase(opened.caseId);
     expect(row).toMatchObject({ outcome: 'settled', overdue: 0 });
+    // The portfolio, rebuilt from the trail, sees the waiver too.
+    const tomorrow = new Date(Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`) + DAY);
+    expect(await caseStatesAsOf(h.db, tomorrow, branch)).toEqual([
+      expect.objectContaining({ caseId: opened.caseId, stage: 'recovered', outcome: 'settled', overdue: 0, outstanding: 4_000_000, recovered: 700_000 }),
+    ]);
     await saveHistory('v4-settlement-honoured', await handle.fetchHistory());
   });
 });

@@ -449,6 +449,7 @@ export class CaseEntity {
       dueDate: promise.dueDate,
       paidSoFar: promise.paidSoFar,
       promisedBy: promise.by,
+      rule: { policy: state.policy.name, version: state.policy.version, rule: 'promise_broken_escalates' },
     });
     state.brokenPromises += 1;
     this.reclassify(nowMs);
@@ -1197,7 +1198,13 @@ export class CaseEntity {
       state.overdue += cost.amount;
       state.outstanding += cost.amount;
     }
-    this.record('legal_cost_recorded', WORKFLOW_ACTOR, null, nowMs, { ...cost, currency: state.loan.currency, legalCostsAfter: state.legalCosts, chargedToBorrower: charged });
+    this.record('legal_cost_recorded', WORKFLOW_ACTOR, null, nowMs, {
+      ...cost,
+      currency: state.loan.currency,
+      legalCostsAfter: state.legalCosts,
+      chargedToBorrower: charged,
+      ...(charged ? { overdueAfter: state.overdue, outstandingAfter: state.outstanding } : {}),
+    });
   }
 
   /** The loan's risk watch handed over to this case: the watch's id and the shape of its history
@@ -1509,6 +1516,8 @@ export class CaseEntity {
       waived,
       total: totalOf(waived),
       currency: state.loan.currency,
+      overdueAfter: state.overdue,
+      outstandingAfter: state.outstanding,
     });
     this.endCollection('settled', this.outcomeTime(msg, nowMs), 'the settlement agreement was honoured');
     this.record('case_recovered', msg.by, msg.requestId, nowMs, {

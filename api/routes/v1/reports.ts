@@ -26,7 +26,7 @@ const AS_OF_RULES = `**As of a date** means as of the end of that UTC date: ever
 - **the episode**: the latest episode of the case whose \`case_opened\` occurred by then; a case not yet opened by then is not in the report;
 - **hand**: \`payload.hand\` of the episode's last \`hand_entered\` / \`hand_entered_late\`;
 - **stage**: from the episode's last stage-changing event — \`case_opened\` and \`case_resumed\` → collecting, \`case_paused\` → paused, \`measure_started\` of a restructuring or extension → restructured (its \`measure_succeeded\` / \`measure_failed\` / \`measure_cancelled\` → collecting), \`case_recovered\` → recovered, \`case_written_off\` → written_off;
-- **amounts**: outstanding, arrears (overdue) and recovered from the episode's last \`payment_recorded\` (\`outstandingAfter\`, \`overdueAfter\`, \`recoveredAfter\`), else the amounts at \`case_opened\` and 0 recovered. Legal costs are not included;
+- **amounts**: outstanding and arrears (overdue) from the episode's last event that changed them — \`payment_recorded\`, \`arrears_reported\` (the daily overdue list's new figures), \`arrears_waived\` (a settlement honoured) or \`legal_cost_recorded\` where the cost was charged to the borrower — else the amounts at \`case_opened\`; recovered from the last \`payment_recorded\` (\`recoveredAfter\`), else 0;
 - **officer**: the last \`officer_assigned\` (\`payload.to\`), else the officer at \`case_opened\`;
 - **likelihood**: the last \`case_classified\` or \`classification_overridden\` (\`payload.likelihood\`); **tier**: the last \`case_classified\` (\`payload.tier\`); null before the case was classified;
 - **outcome**: \`payload.outcome\` of the last \`case_recovered\` (cured, repaid, settled), \`written_off\` after \`case_written_off\`, null while collecting;
@@ -112,6 +112,15 @@ export async function caseStatesAsOf(db: Database, end: Date, branch: string | n
     paid as (
       select distinct on (case_id) case_id, payload from cur where type = 'payment_recorded' order by case_id, seq desc
     ),
+    owed as (
+      select distinct on (case_id) case_id,
+        coalesce(payload->>'outstandingAfter', payload->'after'->>'outstanding')::bigint as outstanding,
+        coalesce(payload->>'overdueAfter', payload->'after'->>'overdue')::bigint as overdue
+      from cur
+      where type in ('payment_recorded', 'arrears_reported', 'arrears_waived')
+        or (type = 'legal_cost_recorded' and payload ? 'overdueAfter')
+      order by case_id, seq desc
+    ),
     officer as (
       select distinct on (case_id) case_id, payload->>'to' as officer_id
       from cur where type = 'officer_assigned' order by case_id, seq desc
@@ -133,8 +142,8 @@ export async function caseStatesAsOf(db: Database, end: Date, branch: string | n
       coalesce(h.hand, 1) as hand,
       coalesce(s.stage, 'collecting') as stage,
       case when a.case_id is not null then a.officer_id else o.payload->>'officerId' end as officer_id,
-      coalesce((p.payload->>'outstandingAfter')::bigint, (o.payload->>'outstanding')::bigint, 0)::text as outstanding,
-      coalesce((p.payload->>'overdueAfter')::bigint, (o.payload->>'overdue')::bigint, 0)::text as overdue,
+      coalesce(w.outstanding, (o.payload->>'outstanding')::bigint, 0)::text as outstanding,
+      coalesce(w.overdue, (o.payload->>'overdue')::bigint, 0)::text as overdue,
       coalesce((p.payload->>'recoveredAfter')::bigint, 0)::text as recovered,
       l.likelihood, t.tier, x.outcome
     from opened o
@@ -142,6 +151,7 @@ export async function caseStatesAsOf(db: Database, end: Date, branch: string | n
     left join hand h on h.case_id = o.case_id
     left join stage s on s.case_id = o.case_id
     left join paid p on p.case_id = o.case_id
+    left join owed w on w.case_id = o.case_id
     left join officer a on a.case_id = o.case_id
     left join likelihood l on l.case_id = o.case_id
     left join tier t on t.case_id = o.case_id
