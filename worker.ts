@@ -62,6 +62,9 @@ export interface CaseWorkerOptions {
    * prebuilt `workflowBundle`, a plugin's workflow interceptors must be in the bundle. */
   plugins?: WorkerOptions['plugins'];
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  /** Case workflows kept in memory between their tasks (the SDK's default follows the heap
+   * size); a benchmark raises it to hold every open case (bench/scale.ts). */
+  maxCachedWorkflows?: WorkerOptions['maxCachedWorkflows'];
   /** The team channel: its results are queued by the projection and posted by this process. */
   teamChannel?: Pick<TeamChannelOptions, 'urls' | 'secret'> & Partial<TeamChannelOptions>;
   /** The service's data converter (temporal/codec.ts): payloads are encrypted with its keys. */
@@ -113,6 +116,7 @@ export async function createCaseWorker(options: CaseWorkerOptions): Promise<Case
     shutdownGraceTime,
     dataConverter: options.dataConverter,
     ...(options.plugins ? { plugins: options.plugins } : {}),
+    ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
   });
   const delivery = await Worker.create({
     connection: options.connection,

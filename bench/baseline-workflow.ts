@@ -4,7 +4,7 @@
  * pending, as a quiet case at hand 6), and records one local-activity marker per wake, as the
  * case records one projection per wake. Bundled on its own, apart from the case workflows.
  */
-import { condition, defineQuery, defineSignal, defineUpdate, proxyLocalActivities, setHandler } from '@temporalio/workflow';
+import { condition, defineQuery, defineSignal, defineUpdate, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
 
 export interface BaselineActivities {
   mark(wake: number): Promise<void>;
@@ -15,8 +15,12 @@ export const pokeSignal = defineSignal<[]>('poke');
  * the ledger holds the change. */
 export const pokeUpdate = defineUpdate<number, []>('poke');
 export const wakesQuery = defineQuery<number>('wakes');
+/** Answers once an ordinary activity has run, the shape of a case's update since its projection
+ * became an activity scheduled by the completed task (patch `projection-after-task`). */
+export const pokeByActivityUpdate = defineUpdate<number, []>('pokeByActivity');
 
 const { mark } = proxyLocalActivities<BaselineActivities>({ startToCloseTimeout: '10s' });
+const { mark: markByActivity } = proxyActivities<BaselineActivities>({ startToCloseTimeout: '10s' });
 
 export async function minimalWorkflow({ timerWakes, timerMs }: { timerWakes: number; timerMs: number }): Promise<void> {
   let pokes = 0;
@@ -29,6 +33,10 @@ export async function minimalWorkflow({ timerWakes, timerMs }: { timerWakes: num
     return wakes;
   });
   setHandler(wakesQuery, () => wakes);
+  setHandler(pokeByActivityUpdate, async () => {
+    await markByActivity(wakes);
+    return wakes;
+  });
   for (;;) {
     const seen = pokes;
     if (wakes < timerWakes) await condition(() => pokes > seen, timerMs);
