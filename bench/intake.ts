@@ -17,7 +17,6 @@
  * goes, the case workflow's update-with-start alone for other loans.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
@@ -34,21 +33,12 @@ import { WORKFLOWS_PATH, createCaseWorker } from '../worker';
 import type { IntakeCounts } from '../api/schemas/intake';
 import { minimalWorkflow, type BaselineActivities } from './baseline-workflow';
 import { Cleanups, createBenchDatabase, startTemporal } from './services';
+import { RESULTS_PATH, envInt, writeSection } from './common';
 import { daysAgo, newLoan } from '../test/support/fixtures';
 
-const RESULTS_PATH = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
 const BASELINE_WORKFLOW_PATH = fileURLToPath(new URL('./baseline-workflow.ts', import.meta.url));
-const SECTION_START = '<!-- bench:intake:start -->';
-const SECTION_END = '<!-- bench:intake:end -->';
 const GOAL_RATIO = 0.9;
 
-const envInt = (name: string, fallback: number): number => {
-  const value = process.env[name];
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name}=${value} is not a positive integer`);
-  return n;
-};
 
 const SETTINGS = {
   rows: envInt('BENCH_INTAKE_ROWS', 10_000),
@@ -224,8 +214,7 @@ async function main(): Promise<void> {
       `- Load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(', ')} (other processes share the CPUs)`,
       ...(SETTINGS.rows < 10_000 ? [`- **Provisional**: ${SETTINGS.rows} rows, not the issue's 10,000`] : []),
     ];
-    const body = [
-      SECTION_START,
+    writeSection('intake', [
       '## Daily intake throughput (issue 8)',
       '',
       'Written by `npm run bench:intake` (bench/intake.ts): the intake (api/intake, as the endpoint and the schedule run it) against',
@@ -236,12 +225,7 @@ async function main(): Promise<void> {
       ...machine,
       '',
       ...lines,
-      SECTION_END,
-    ].join('\n');
-    const current = existsSync(RESULTS_PATH) ? readFileSync(RESULTS_PATH, 'utf8') : '# Benchmark results\n\n';
-    const from = current.indexOf(SECTION_START);
-    const to = current.indexOf(SECTION_END);
-    writeFileSync(RESULTS_PATH, from >= 0 && to > from ? `${current.slice(0, from)}${body}${current.slice(to + SECTION_END.length)}` : `${current.trimEnd()}\n\n${body}\n`);
+    ]);
     console.log(`\nWritten to ${RESULTS_PATH}`);
   } finally {
     log('stopping the servers…');

@@ -55,17 +55,10 @@ import { armedTimers, countByType, shortName, splitWakes, wakeShapes, type Wake 
 import { LIFECYCLE, dayOf, measureLifecycle, type LifecycleResult, type LifecycleRun } from './lifecycle';
 import { OFFICER, SYSTEM, daysAgo, newLoan } from '../test/support/fixtures';
 import { Cleanups, createBenchDatabase, startTemporal, type BenchDatabase, type BenchTemporal } from './services';
+import { RESULTS_PATH, envInt } from './common';
 
-const RESULTS_PATH = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
 const BASELINE_WORKFLOW_PATH = fileURLToPath(new URL('./baseline-workflow.ts', import.meta.url));
 
-const envInt = (name: string, fallback: number): number => {
-  const value = process.env[name];
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name}=${value} is not a positive integer`);
-  return n;
-};
 
 const SETTINGS = {
   quietDayMs: envInt('BENCH_QUIET_DAY_MS', 20),
