@@ -93,9 +93,13 @@ const ConfigSchema = Type.Object({
   TEAM_CHANNEL_SECRET: Type.Optional(Type.String({ minLength: 16 })),
   TEAM_CHANNEL_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100, maximum: 120_000 }),
   TEAM_CHANNEL_MAX_ATTEMPTS: Type.Integer({ default: 8, minimum: 1, maximum: 100 }),
-  // The risk watch: large customers (大客户, outstanding at least this, in minor units) get visits
-  // every WATCH_VISIT_EVERY_DAYS days unless the watch names its own rhythm.
-  WATCH_LARGE_LOAN_MIN_OUTSTANDING: Type.Integer({ default: 1_000_000_000, minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  // The risk watch: large customers (大客户, outstanding at least their currency's threshold, in
+  // its minor units: `CNY:1000000000,USD:150000000`) get visits every WATCH_VISIT_EVERY_DAYS days
+  // unless the watch names its own rhythm. The defaults are about CNY 10 million each.
+  WATCH_LARGE_LOAN_MIN_OUTSTANDING: Type.String({
+    default: 'CNY:1000000000,USD:150000000,EUR:130000000,HKD:1100000000',
+    pattern: '^[A-Z]{3}:[0-9]{1,15}(,[A-Z]{3}:[0-9]{1,15})*$',
+  }),
   WATCH_VISIT_EVERY_DAYS: Type.Integer({ default: 30, minimum: 1, maximum: 365 }),
   // Metrics: the API's `/metrics` (Prometheus text), and the worker's own SDK metrics endpoint.
   METRICS_ENABLED: Type.Boolean({ default: true }),
@@ -134,6 +138,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new Error('env must have required property TEAM_CHANNEL_SECRET with TEAM_CHANNEL_URLS: every post is signed');
   }
   payloadKeyring(config); // so does a bad payload key
+  watchLargeLoanThresholds(config); // and a currency given two thresholds
   return {
     ...config,
     JWT_SECRET: config.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
@@ -267,6 +272,18 @@ function notificationAdapters(config: Static<typeof ConfigSchema>): Partial<Reco
     }
   }
   return channels;
+}
+
+/** The large-customer threshold of each currency, in its minor units. A currency named twice
+ * stops the process at boot: which of the two the bank meant cannot be guessed. */
+export function watchLargeLoanThresholds(config: Pick<Config, 'WATCH_LARGE_LOAN_MIN_OUTSTANDING'>): Record<string, number> {
+  const thresholds: Record<string, number> = {};
+  for (const entry of config.WATCH_LARGE_LOAN_MIN_OUTSTANDING.split(',')) {
+    const [currency, amount] = entry.split(':') as [string, string];
+    if (currency in thresholds) throw new Error(`env/WATCH_LARGE_LOAN_MIN_OUTSTANDING names ${currency} twice`);
+    thresholds[currency] = Number(amount);
+  }
+  return thresholds;
 }
 
 /** Where the team channel posts, and how; undefined when TEAM_CHANNEL_URLS is unset (no posts). */

@@ -36,7 +36,7 @@ export function createActivities({ db, logger, channels = {}, unconfiguredChanne
   const fallback = unconfiguredChannels === 'log' ? loggingChannel(logger) : undefined;
   return {
     ...createProjectionActivities(db, teamChannelUrls),
-    ...createWatchActivities(db),
+    ...createWatchActivities(db, teamChannelUrls),
     ...createDeliveryActivities(db, (channel) => channels[channel] ?? fallback, delivery, logger),
     ...createLitigationActivities(db),
     ...createIntakeActivities(db, intake),

@@ -4,6 +4,7 @@ import type { Database } from '../db/client';
 import { describeDatabaseError, isDataError } from '../db/errors';
 import { watchEvents, watches, watchTasks } from '../db/schema';
 import { PROJECTION_REFUSED } from './contract';
+import { enqueueWatchTeamChannel } from './team-channel';
 import type { WatchProjectionBatch } from './watch-contract';
 
 type WatchRow = typeof watches.$inferInsert;
@@ -42,12 +43,13 @@ const overwrite = Object.fromEntries(
 const currentWins = sql`(${watches.runId} = excluded.run_id and ${watches.version} < excluded.version)
   or (${watches.runId} <> excluded.run_id and ${watches.openedAt} < excluded.opened_at)`;
 
-export function createWatchActivities(db: Database) {
+/** `teamChannelUrls`: where the exit plan's approvals are posted, queued with their events. */
+export function createWatchActivities(db: Database, teamChannelUrls: readonly string[] = []) {
   return {
     /**
-     * Writes one batch of a watch in one transaction: its row, its trail, its visit tasks. Safe to
-     * run twice (ids made in the workflow, the row moves forward only). A batch PostgreSQL refuses
-     * for its data fails non-retryably: retrying cannot help.
+     * Writes one batch of a watch in one transaction: its row, its trail, its team channel posts,
+     * its visit tasks. Safe to run twice (ids made in the workflow, the row moves forward only). A
+     * batch PostgreSQL refuses for its data fails non-retryably: retrying cannot help.
      */
     async projectWatch(batch: WatchProjectionBatch): Promise<void> {
       try {
@@ -71,6 +73,7 @@ export function createWatchActivities(db: Database) {
                 })),
               )
               .onConflictDoNothing();
+            await enqueueWatchTeamChannel(tx, batch, teamChannelUrls);
           }
           if (batch.visitDone) {
             await tx

@@ -475,7 +475,7 @@ export const watchTasks = pgTable(
 /**
  * Results posted to the team channel (清收微信群), one row per business event and configured
  * URL, written in the projection's transaction with the event: none is lost, none written twice.
- * Only ids, branch, hand and amounts: no personal data.
+ * Only ids, branch, hand and amounts: no personal data. A result is a case's or a watch's.
  */
 export const teamChannelOutbox = pgTable(
   'team_channel_outbox',
@@ -483,7 +483,8 @@ export const teamChannelOutbox = pgTable(
     /** `<event id>@<url key>`: the receiver's idempotency key. */
     id: text('id').primaryKey(),
     eventId: text('event_id').notNull(),
-    caseId: text('case_id').notNull(),
+    caseId: text('case_id'),
+    watchId: text('watch_id'),
     kind: text('kind').notNull(),
     url: text('url').notNull(),
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
@@ -499,6 +500,7 @@ export const teamChannelOutbox = pgTable(
   (t) => [
     index('team_channel_outbox_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
     check('team_channel_outbox_status_known', sql`${t.status} in ('pending', 'sent', 'failed')`),
+    check('team_channel_outbox_one_subject', sql`num_nonnulls(${t.caseId}, ${t.watchId}) = 1`),
   ],
 );
 

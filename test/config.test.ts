@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEVELOPMENT_JWT_SECRET, loadConfig, temporalConnectionOptions } from '../config';
+import { DEVELOPMENT_JWT_SECRET, loadConfig, temporalConnectionOptions, watchLargeLoanThresholds } from '../config';
 
 const base = { DATABASE_URL: 'postgres://app@db:5432/collection' };
 
@@ -24,8 +24,20 @@ describe('configuration', () => {
     [{ ...base, JWT_SECRET: 'short' }, /JWT_SECRET/],
     [{ ...base, NODE_ENV: 'production' }, /JWT_SECRET/],
     [{ ...base, TEMPORAL_TLS_CERT_PATH: '/etc/tls/client.pem' }, /TEMPORAL_TLS_KEY_PATH/],
+    // A bare amount, as before thresholds were per currency, says nothing of its currency.
+    [{ ...base, WATCH_LARGE_LOAN_MIN_OUTSTANDING: '1000000000' }, /WATCH_LARGE_LOAN_MIN_OUTSTANDING/],
+    [{ ...base, WATCH_LARGE_LOAN_MIN_OUTSTANDING: 'CNY:1000000000,CNY:5' }, /WATCH_LARGE_LOAN_MIN_OUTSTANDING names CNY twice/],
   ])('names the bad variable in %j', (env, pattern) => {
     expect(() => loadConfig(env)).toThrow(pattern);
+  });
+
+  it('reads a large-customer threshold per currency, in its minor units', () => {
+    expect(watchLargeLoanThresholds(loadConfig({ ...base, WATCH_LARGE_LOAN_MIN_OUTSTANDING: 'CNY:1000000000,USD:150000000,JPY:150000000' }))).toEqual({
+      CNY: 1_000_000_000,
+      USD: 150_000_000,
+      JPY: 150_000_000,
+    });
+    expect(watchLargeLoanThresholds(loadConfig(base))).toMatchObject({ CNY: 1_000_000_000 });
   });
 
   it('turns on TLS for Temporal Cloud when an API key is given', () => {

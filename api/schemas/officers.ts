@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { HandSchema } from './cases';
 import { BranchSchema, CaseIdSchema, CursorSchema, DateTimeSchema, JsonObjectSchema, LimitSchema, Nullable, StringEnum, SubjectSchema } from './common';
+import { WatchIdSchema } from './watches';
 import { CASE_STAGES } from '../../domain';
 
 export const OfficerIdSchema = { ...SubjectSchema, description: 'An officer id: the `sub` of their bearer token' } as typeof SubjectSchema;
@@ -82,16 +83,21 @@ export const WorklistQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const WORKLIST_KINDS = ['task', 'case', 'watch_task'] as const;
+
 export const WorklistItemSchema = Type.Object({
-  kind: StringEnum(['task', 'case'] as const, { description: '`task`: an open officer task; `case`: an open case and its next action' }),
+  kind: StringEnum(WORKLIST_KINDS, {
+    description: '`task`: an open officer task of a case; `case`: an open case and its next action; `watch_task`: an open task of a risk watch (a visit to a large customer)',
+  }),
   id: Type.String({ description: 'The task id, or the case id' }),
-  caseId: CaseIdSchema,
+  caseId: Nullable(CaseIdSchema, { description: 'The case (`task`, `case`); null for a `watch_task`' }),
+  watchId: Nullable(WatchIdSchema, { description: 'The risk watch of a `watch_task`; null otherwise' }),
   branch: BranchSchema,
-  officerId: Nullable(Type.String(), { description: 'The case\'s officer in the ledger' }),
+  officerId: Nullable(Type.String(), { description: 'The case\'s officer in the ledger, or the watch\'s' }),
   dueAt: Nullable(DateTimeSchema, { description: 'When it falls due: the task\'s due time, the case\'s next action; null last' }),
-  type: Nullable(Type.String(), { description: 'The task type, or the case\'s next action type' }),
-  hand: HandSchema,
-  stage: StringEnum(CASE_STAGES),
+  type: Nullable(Type.String(), { description: 'The task type (`visit` for a watch task), or the case\'s next action type' }),
+  hand: Nullable(HandSchema, { description: 'The case\'s hand; null for a `watch_task` (the loan is not overdue)' }),
+  stage: Nullable(StringEnum(CASE_STAGES), { description: 'The case\'s stage; null for a `watch_task`' }),
 });
 export type WorklistItem = Static<typeof WorklistItemSchema>;
 

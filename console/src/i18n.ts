@@ -31,6 +31,7 @@ const en = {
   kind: 'Kind',
   kindTask: 'Task',
   kindCase: 'Case',
+  kindWatchTask: 'Risk watch',
   type: 'Type',
   case: 'Case',
   hand: 'Hand',
@@ -180,6 +181,7 @@ const zh: Record<MessageKey, string> = {
   kind: '类别',
   kindTask: '任务',
   kindCase: '案件',
+  kindWatchTask: '风险预警',
   type: '类型',
   case: '案件',
   hand: '手次',
@@ -329,6 +331,7 @@ const terms: Record<Lang, Record<string, string>> = {
     'task.call': 'call', 'task.visit': 'visit', 'task.small_payment_plan': 'small-payment plan', 'task.legal_review': 'legal review',
     'task.litigation_referral': 'litigation referral', 'task.litigation_step_overdue': 'litigation step overdue',
     'task.escalate': 'next hand', 'task.promise_due': 'promise due', 'task.resume': 'resume', 'task.instalment_due': 'instalment due',
+    'watchTask.visit': 'large-customer visit',
   },
   zh: {
     'hand.1': '一手', 'hand.2': '二手', 'hand.3': '三手', 'hand.4': '四手', 'hand.5': '五手', 'hand.6': '六手',
@@ -353,6 +356,7 @@ const terms: Record<Lang, Record<string, string>> = {
     'task.call': '电话催收', 'task.visit': '上门催收', 'task.small_payment_plan': '小金额多频次还款计划', 'task.legal_review': '法务审查',
     'task.litigation_referral': '移交诉讼', 'task.litigation_step_overdue': '诉讼步骤逾期',
     'task.escalate': '进入下一手', 'task.promise_due': '承诺到期', 'task.resume': '恢复催收', 'task.instalment_due': '分期到期',
+    'watchTask.visit': '大客户走访',
   },
 };
 

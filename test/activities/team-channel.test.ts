@@ -1,25 +1,35 @@
 /**
  * The team channel (清收微信群) on a live case: a case escalating to hand 5 and a recovery are
  * posted to a local receiver, signed (HMAC-SHA256 of timestamp and body), retried after the
- * receiver fails once, and never posted twice; the messages carry no personal data. And the
- * projection's side: only results are queued, once per event and URL however often a batch is
- * written.
+ * receiver fails once, and never posted twice; the messages carry no personal data. On a live
+ * risk watch: the approval of an exit measure is posted the same way. And the projections' side:
+ * only results are queued, once per event and URL however often a batch is written.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { enqueueTeamChannel, teamChannelMessages } from '../../activities/team-channel';
+import { enqueueTeamChannel, enqueueWatchTeamChannel, teamChannelMessages, watchTeamChannelMessages } from '../../activities/team-channel';
 import { TEAM_CHANNEL_SIGNATURE_HEADER, teamChannelSignature } from '../../activities/team-channel-delivery';
 import { createDatabase, type DatabaseHandle } from '../../db/client';
 import { teamChannelOutbox } from '../../db/schema';
-import { recordPaymentUpdate } from '../../domain';
+import {
+  WATCH_WORKFLOW_TYPE,
+  decideExitMeasureUpdate,
+  openWatchUpdate,
+  proposeExitMeasureUpdate,
+  recordPaymentUpdate,
+  watchIdForLoan,
+  type MessageMeta,
+  type WatchView,
+} from '../../domain';
+import type { riskWatch } from '../../workflows';
 import { createLogger } from '../../logger';
 import { createCaseWorker, type CaseWorkers } from '../../worker';
-import { eventually, newLoan, open, OFFICER, openingView, testPolicy, useDatabaseFor } from '../support/fixtures';
+import { eventually, newLoan, open, OFFICER, openingView, SUPERVISOR, testPolicy, useDatabaseFor } from '../support/fixtures';
 import { testDataConverter, workflowBundle } from '../support/harness';
 
 const SECRET = 'team-channel-test-secret-0123456789';
@@ -152,6 +162,66 @@ describe('the team channel', () => {
     expect(validSignature({ ...recovery, body: recovery.body.replace('150000', '999999') })).toBe(false);
   });
 
+  it('posts the approval of a watch\'s exit measure, signed, once; not its proposal', async () => {
+    const { loanId } = newLoan();
+    const watchId = watchIdForLoan(loanId);
+    const meta = (by: MessageMeta['by']): MessageMeta => ({ requestId: randomUUID(), by, sentAt: new Date().toISOString() });
+    const opening = meta(SUPERVISOR);
+    await client.workflow.executeUpdateWithStart(openWatchUpdate, {
+      args: [opening],
+      updateId: `openWatch:${opening.requestId}`,
+      startWorkflowOperation: new WithStartWorkflowOperation<typeof riskWatch>(WATCH_WORKFLOW_TYPE, {
+        workflowId: watchId,
+        taskQueue,
+        args: [
+          {
+            opening: {
+              ...opening,
+              loan: { loanId, branch: 'BR01', currency: 'CNY', outstanding: 32_000_000, officerId: OFFICER.sub },
+              trigger: 'second_mortgage',
+              note: null,
+              visitEveryDays: null,
+              dayMs: 86_400_000,
+            },
+          },
+        ],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      }),
+    });
+    const handle = client.workflow.getHandle(watchId);
+    const measureId = randomUUID();
+    const proposal = meta(OFFICER);
+    await handle.executeUpdate(proposeExitMeasureUpdate, {
+      args: [{ ...proposal, measureId, type: 'property_sale_settlement', rationale: 'the shop unit sells above the balance' }],
+      updateId: `proposeExitMeasure:${proposal.requestId}`,
+    });
+    const decision = meta(SUPERVISOR);
+    const { watch } = await handle.executeUpdate(decideExitMeasureUpdate, {
+      args: [{ ...decision, measureId, decision: 'approve', reason: 'the valuation covers the loan' }],
+      updateId: `decideExitMeasure:${decision.requestId}`,
+    });
+    expect((watch as WatchView).exitPlan[0]).toMatchObject({ measureId, state: 'approved' });
+
+    const forWatch = () => receiver.received.filter((r) => r.status === 200 && (JSON.parse(r.body) as { watchId?: string }).watchId === watchId);
+    const [approval] = await eventually(async () => (forWatch().length > 0 ? forWatch() : undefined));
+    expect(JSON.parse(approval!.body)).toMatchObject({
+      id: approval!.key,
+      kind: 'approval',
+      watchId,
+      branch: 'BR01',
+      currency: 'CNY',
+      detail: { approved: 'exit_measure', measureId, type: 'property_sale_settlement', outstanding: 32_000_000 },
+    });
+    expect(JSON.parse(approval!.body)).not.toHaveProperty('caseId');
+    expect(validSignature(approval!)).toBe(true);
+
+    // Several sweeps later it has been posted once, and nothing else of the watch was.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(forWatch()).toHaveLength(1);
+    const rows = await database.db.select().from(teamChannelOutbox).where(eq(teamChannelOutbox.watchId, watchId));
+    expect(rows).toMatchObject([{ id: approval!.key, kind: 'approval', caseId: null, status: 'sent', attempts: 1 }]);
+  });
+
   it('queues only results, once per event and URL, however often the projection writes a batch', async () => {
     const loan = newLoan();
     const view = openingView(loan, new Date().toISOString());
@@ -189,5 +259,65 @@ describe('the team channel', () => {
       .where(inArray(teamChannelOutbox.eventId, batch.events.map((e) => e.eventId)));
     expect(rows).toHaveLength(6);
     expect(rows.every((r) => r.status === 'pending' && r.attempts === 0)).toBe(true);
+  });
+
+  it('queues only a watch\'s approvals, once per event and URL, however often its projection writes a batch', async () => {
+    const { loanId } = newLoan();
+    const now = new Date().toISOString();
+    const view: WatchView = {
+      watchId: watchIdForLoan(loanId),
+      loanId,
+      branch: 'BR01',
+      currency: 'USD',
+      outstanding: 200_000_000,
+      officerId: OFFICER.sub,
+      trigger: 'fund_misuse',
+      state: 'watching',
+      exitPlan: [],
+      visitEveryDays: 30,
+      nextVisitAt: now,
+      visits: 0,
+      caseId: null,
+      openedAt: now,
+      closedAt: null,
+    };
+    let seq = 0;
+    const event = (type: string, payload: Record<string, unknown>) => ({
+      eventId: randomUUID(),
+      seq: ++seq,
+      type: type as never,
+      actor: SUPERVISOR,
+      requestId: randomUUID(),
+      occurredAt: now,
+      payload,
+    });
+    const measureId = randomUUID();
+    const batch = {
+      watchId: view.watchId,
+      view,
+      events: [
+        event('exit_measure_proposed', { measureId, type: 'restructuring', rationale: 'turnover fell by half' }),
+        event('exit_measure_rejected', { measureId: randomUUID(), type: 'drawdown_rate_increase', reason: 'no' }),
+        event('exit_measure_approved', { measureId, type: 'restructuring', reason: 'the plan holds' }),
+        event('visit_due', { n: 1 }),
+      ],
+    };
+    expect(watchTeamChannelMessages(batch)).toEqual([
+      {
+        eventId: batch.events[2]!.eventId,
+        kind: 'approval',
+        watchId: view.watchId,
+        branch: 'BR01',
+        currency: 'USD',
+        occurredAt: now,
+        detail: { approved: 'exit_measure', measureId, type: 'restructuring', outstanding: 200_000_000 },
+      },
+    ]);
+    const urls = ['http://127.0.0.1:1/a', 'http://127.0.0.1:1/b'];
+    await enqueueWatchTeamChannel(database.db, batch, urls);
+    await enqueueWatchTeamChannel(database.db, batch, urls);
+    const rows = await database.db.select().from(teamChannelOutbox).where(eq(teamChannelOutbox.watchId, view.watchId));
+    expect(rows).toHaveLength(2);
+    expect(rows.every((r) => r.status === 'pending' && r.caseId === null && r.eventId === batch.events[2]!.eventId)).toBe(true);
   });
 });

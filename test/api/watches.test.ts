@@ -2,7 +2,8 @@
  * The risk watch through the API, on live workflows: a loan watched before it is overdue, an exit
  * plan decided by four eyes and carried out; a watch handing over to the collection case when
  * intake opens one for its loan (the case records the watch in its trail); a large customer's
- * visit schedule raising tasks; reads scoped to the caller's branch.
+ * visit schedule raising tasks, on the worklists of its officer and branch; large by its own
+ * currency's threshold; reads scoped to the caller's branch.
  */
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
@@ -20,14 +21,17 @@ const OFFICER_LI: Who = ['officer', 'officer-li', 'BR01'];
 const OFFICER_BR02: Who = ['officer', 'officer-zhao', 'BR02'];
 const SUPERVISOR_WANG: Who = ['supervisor', 'supervisor-wang', 'BR01'];
 const SUPERVISOR_ZHOU: Who = ['supervisor', 'supervisor-zhou', 'BR01'];
-/** Above the configured large-customer threshold (WATCH_LARGE_LOAN_MIN_OUTSTANDING). */
+const SUPERVISOR_BR02: Who = ['supervisor', 'supervisor-sun', 'BR02'];
+/** Large customers from CNY 10 million or USD 1.5 million; no threshold for other currencies. */
+const THRESHOLDS = 'CNY:1000000000,USD:150000000';
+/** Above the CNY threshold. */
 const LARGE = 2_000_000_000;
 
 let h: CaseHarness;
 let t: ApiTest;
 beforeAll(async () => {
   h = await startCaseHarness();
-  t = await build({ harness: h });
+  t = await build({ harness: h, env: { WATCH_LARGE_LOAN_MIN_OUTSTANDING: THRESHOLDS } });
 });
 afterAll(async () => {
   await t?.close();
@@ -187,29 +191,102 @@ describe('a watch when its loan goes overdue', () => {
   });
 });
 
+interface WorklistEntry {
+  kind: string;
+  id: string;
+  caseId: string | null;
+  watchId: string | null;
+  type: string | null;
+  dueAt: string | null;
+  hand: number | null;
+  stage: string | null;
+}
+
+/** Every page of a caller's worklist. */
+async function worklist(who: Who, query = ''): Promise<WorklistEntry[]> {
+  const items: WorklistEntry[] = [];
+  let cursor: string | null = null;
+  do {
+    const res = await t.as(who, { url: `/v1/worklist?limit=200${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}` });
+    expect(res.statusCode, res.body).toBe(200);
+    items.push(...(res.json().items as WorklistEntry[]));
+    cursor = res.json().nextCursor;
+  } while (cursor);
+  return items;
+}
+
 describe('visits to a large customer', () => {
-  it('raises a visit task on the watch\'s schedule, done when the visit is reported, cancelled when the watch ends', async () => {
+  it('raises visit tasks on the watch\'s schedule, on the worklists of its officer and branch, done when reported, gone when the watch ends', async () => {
     // 400 ms a day, a visit every 2 days: the first falls due 0.8 s after opening.
     const policy = await testPolicy(h.db, { dayMs: 400, entersAtDays: [0, 1_000, 2_000, 3_000, 4_000, 5_000] });
     const small = await post(SUPERVISOR_WANG, '/v1/watches', watchBody({ policy: policy.name }));
     expect(small.json().watch).toMatchObject({ visitEveryDays: null, nextVisitAt: null });
 
-    const watchId = await openWatch(watchBody({ outstanding: LARGE, visitEveryDays: 2, policy: policy.name, trigger: 'business_deterioration' }));
+    // An officer of their own, so the worklists of this test are theirs alone.
+    const officer: Who = ['officer', `officer-${randomUUID().slice(0, 8)}`, 'BR01'];
+    const watchId = await openWatch(watchBody({ outstanding: LARGE, visitEveryDays: 2, policy: policy.name, trigger: 'business_deterioration', officerId: officer[1] }));
     const tasks = () => h.db.select().from(watchTasks).where(eq(watchTasks.watchId, watchId));
     const [first] = await eventually(async () => ((await tasks()).length > 0 ? tasks() : undefined));
-    expect(first).toMatchObject({ type: 'visit', officerId: 'officer-li', status: 'open' });
+    expect(first).toMatchObject({ type: 'visit', officerId: officer[1], status: 'open' });
     expect(await eventTypes(watchId)).toContain('visit_due');
     expect((await tasks()).filter((x) => x.status === 'open').length).toBeGreaterThan(0);
 
-    const visited = await post(OFFICER_LI, `/v1/watches/${watchId}/visits`, { summary: 'shop open, stock down a third' });
+    // On the officer's worklist and their branch supervisor's, told apart from case work by its
+    // kind and carrying the watch; not on another branch's.
+    const entry = (items: WorklistEntry[]) => items.find((i) => i.id === first!.id);
+    expect(entry(await worklist(officer))).toEqual({
+      kind: 'watch_task',
+      id: first!.id,
+      caseId: null,
+      watchId,
+      branch: 'BR01',
+      officerId: officer[1],
+      type: 'visit',
+      dueAt: first!.dueAt.toISOString(),
+      hand: null,
+      stage: null,
+    });
+    const branchList = await worklist(SUPERVISOR_WANG);
+    expect(entry(branchList)).toMatchObject({ kind: 'watch_task', watchId });
+    expect(entry(await worklist(SUPERVISOR_WANG, `&officerId=${officer[1]}`))).toBeDefined();
+    expect(entry(await worklist(SUPERVISOR_BR02))).toBeUndefined();
+    expect(entry(await worklist(OFFICER_LI))).toBeUndefined();
+    // Ordered by what falls due first, watch visits among the cases and their tasks.
+    const due = branchList.map((i) => (i.dueAt === null ? Infinity : Date.parse(i.dueAt)));
+    expect(due).toEqual([...due].sort((a, b) => a - b));
+
+    const visited = await post(officer, `/v1/watches/${watchId}/visits`, { summary: 'shop open, stock down a third' });
     expect(visited.statusCode, visited.body).toBe(200);
     expect(visited.json().visits).toBe(1);
     expect((await tasks()).find((x) => x.id === first!.id)!.status).toBe('done');
+    expect(entry(await worklist(officer))).toBeUndefined();
 
     const resolved = await post(SUPERVISOR_WANG, `/v1/watches/${watchId}/resolve`, { note: 'new orders signed; turnover back' });
     expect(resolved.statusCode, resolved.body).toBe(200);
     expect(resolved.json()).toMatchObject({ state: 'resolved', nextVisitAt: null });
     expect((await tasks()).every((x) => x.status !== 'open')).toBe(true);
+    expect((await worklist(officer)).filter((i) => i.watchId === watchId)).toEqual([]);
     await saveHistory('watch-visits-resolved', await h.client.workflow.getHandle(watchId).fetchHistory());
+  });
+
+  it('judges a loan large by the threshold of its own currency, and refuses a currency without one', async () => {
+    // USD 2 million: large in dollars, though the number is below the CNY threshold.
+    const dollars = await post(SUPERVISOR_WANG, '/v1/watches', watchBody({ currency: 'USD', outstanding: 200_000_000 }));
+    expect(dollars.statusCode, dollars.body).toBe(201);
+    expect(dollars.json().watch).toMatchObject({ currency: 'USD', outstanding: 200_000_000, visitEveryDays: 30, nextVisitAt: expect.any(String) });
+    const yuan = await post(SUPERVISOR_WANG, '/v1/watches', watchBody({ currency: 'CNY', outstanding: 200_000_000 }));
+    expect(yuan.statusCode, yuan.body).toBe(201);
+    expect(yuan.json().watch).toMatchObject({ visitEveryDays: null, nextVisitAt: null });
+    // USD 1 million is below the dollar threshold: no visits, and none may be asked for.
+    const smallDollars = expectProblem(await post(SUPERVISOR_WANG, '/v1/watches', watchBody({ currency: 'USD', outstanding: 100_000_000, visitEveryDays: 7 })), 400, [
+      'visitEveryDays',
+    ]);
+    expect(JSON.stringify(smallDollars.errors)).toContain('150000000 minor units of USD');
+
+    const euros = watchBody({ currency: 'EUR', outstanding: 500_000_000 });
+    const refused = expectProblem(await post(SUPERVISOR_WANG, '/v1/watches', euros), 400, ['currency']);
+    expect(JSON.stringify(refused.errors)).toContain('CNY, USD');
+    const never = await t.as(SUPERVISOR_WANG, { url: `/v1/watches/watch-${euros.loanId}` });
+    expect(never.statusCode).toBe(404);
   });
 });

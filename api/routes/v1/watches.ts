@@ -4,6 +4,7 @@ import { ApplicationFailure, WithStartWorkflowOperation, WorkflowNotFoundError, 
 import type { UpdateDefinition } from '@temporalio/common';
 import { and, asc, eq, gt, type SQL } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { watchLargeLoanThresholds } from '../../../config';
 import { latestPolicy } from '../../../db/policies';
 import { cases, watchEvents, watches } from '../../../db/schema';
 import {
@@ -197,6 +198,8 @@ const MESSAGE_RESPONSES = {
  * collection case when the loan goes overdue).
  */
 const watchRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  const largeLoanThresholds = watchLargeLoanThresholds(fastify.config);
+
   fastify.post(
     '',
     {
@@ -204,7 +207,7 @@ const watchRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         summary: 'Put a loan under risk watch (idempotent)',
         description:
-          'Opens the loan\'s risk watch (workflow id `watch-{loanId}`) for its trigger, or answers the watch already running (**200**). A loan whose collection case is open is refused (**409** `case_open`): it is in recovery already. Large customers (outstanding at least the configured threshold) are visited every `visitEveryDays` days. Amounts in minor units.',
+          'Opens the loan\'s risk watch (workflow id `watch-{loanId}`) for its trigger, or answers the watch already running (**200**). A loan whose collection case is open is refused (**409** `case_open`): it is in recovery already. Large customers (outstanding at least the threshold configured for the currency of the loan) are visited every `visitEveryDays` days; a currency without a threshold is refused (**400** naming `currency`). Amounts in minor units.',
         tags: ['watches'],
         security: BEARER_SECURITY,
         headers: IdempotencyHeadersSchema,
@@ -222,9 +225,18 @@ const watchRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const caller = callerOf(request);
       const body = request.body;
       assertBranch(caller, body.branch);
-      const large = body.outstanding >= fastify.config.WATCH_LARGE_LOAN_MIN_OUTSTANDING;
+      const threshold = largeLoanThresholds[body.currency];
+      // Refused rather than taken as small: a large customer in a currency the bank set no
+      // threshold for would silently go unvisited (大客户分层管理); refused, the gap is named
+      // while the watch is being opened, and is closed by configuring the currency.
+      if (threshold === undefined) {
+        throw badRequest([
+          { field: 'currency', reason: `has no large-customer threshold configured (WATCH_LARGE_LOAN_MIN_OUTSTANDING: ${Object.keys(largeLoanThresholds).join(', ')})` },
+        ]);
+      }
+      const large = body.outstanding >= threshold;
       if (body.visitEveryDays !== undefined && !large) {
-        throw badRequest([{ field: 'visitEveryDays', reason: `applies to large customers only: outstanding at least ${fastify.config.WATCH_LARGE_LOAN_MIN_OUTSTANDING} minor units` }]);
+        throw badRequest([{ field: 'visitEveryDays', reason: `applies to large customers only: outstanding at least ${threshold} minor units of ${body.currency}` }]);
       }
       const [kase] = await fastify.db.select({ stage: cases.stage }).from(cases).where(eq(cases.caseId, workflowIdForLoan(body.loanId)));
       if (kase && !CLOSED_STAGES.includes(kase.stage as CaseStage)) {

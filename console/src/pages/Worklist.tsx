@@ -1,4 +1,5 @@
-/** The officer's worklist: their open cases and those cases' open tasks, what falls due first on top. */
+/** The officer's worklist: their open cases, those cases' open tasks and their risk watches' visits,
+ * what falls due first on top. */
 import { useEffect, useState } from 'preact/hooks';
 import { api, call, isProblem, type ProblemView } from '../api';
 import { CaseActions, Decision } from '../components/CaseActions';
@@ -61,18 +62,16 @@ export function WorklistPage(props: { session: Session }) {
             </thead>
             <tbody>
               {items.map((item) => (
-                <tr key={`${item.kind}:${item.id}`} data-case={item.caseId} data-kind={item.kind}>
+                <tr key={`${item.kind}:${item.id}`} data-case={item.caseId ?? undefined} data-watch={item.watchId ?? undefined} data-kind={item.kind}>
                   <td>{item.dueAt ? dateTime(item.dueAt, item.branch) : t('nothingDue')}</td>
-                  <td>{item.kind === 'task' ? t('kindTask') : t('kindCase')}</td>
-                  <td>{item.type ? term('task', item.type) : '—'}</td>
-                  <td>
-                    <a href={href(`cases/${encodeURIComponent(item.caseId)}`)}>{item.caseId}</a>
-                  </td>
-                  <td>{term('hand', item.hand)}</td>
-                  <td>{term('stage', item.stage)}</td>
+                  <td>{item.kind === 'task' ? t('kindTask') : item.kind === 'case' ? t('kindCase') : t('kindWatchTask')}</td>
+                  <td>{item.type ? term(item.kind === 'watch_task' ? 'watchTask' : 'task', item.type) : '—'}</td>
+                  <td>{item.caseId ? <a href={href(`cases/${encodeURIComponent(item.caseId)}`)}>{item.caseId}</a> : item.watchId}</td>
+                  <td>{item.hand === null ? '—' : term('hand', item.hand)}</td>
+                  <td>{item.stage === null ? '—' : term('stage', item.stage)}</td>
                   {session.role !== 'officer' && <td>{item.officerId ?? t('unassigned')}</td>}
                   <td>
-                    {item.kind === 'case' && (session.role !== 'officer' || item.officerId === session.sub) && (
+                    {item.kind === 'case' && item.caseId && (session.role !== 'officer' || item.officerId === session.sub) && (
                       <CaseActions caseId={item.caseId} onAnswered={(view) => { setLast(view); void load(); }} />
                     )}
                   </td>
