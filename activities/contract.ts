@@ -77,6 +77,11 @@ export interface ProjectionBatch {
   reassignTasksTo?: string;
 }
 
+/** An update's answer with the batch that holds its message, for the API to write to the ledger
+ * before it answers (workflows/case ANSWER_WITH_BATCH_PATCH); absent where the case answered
+ * once the ledger held it. */
+export type WithBatch<T> = T & { batch?: ProjectionBatch };
+
 export interface DeliveryResult {
   sent: number;
 }

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { eq, getTableColumns, sql, and } from 'drizzle-orm';
 import type { Database } from '../db/client';
+type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 import { describeDatabaseError, isDataError } from '../db/errors';
 import { caseEvents, caseMeasures, caseParties, cases, officerTasks, payments, projectionIncidents } from '../db/schema';
 import { CLOSED_STAGES, DAY_MS, openingArrears, type CaseStage } from '../domain';
@@ -136,109 +137,116 @@ export function createProjectionActivities(db: Database, teamChannelUrls: readon
 }
 
 async function writeBatch(db: Database, batch: ProjectionBatch, teamChannelUrls: readonly string[]): Promise<void> {
-  await db.transaction(async (tx) => {
-    await tx
-      .insert(cases)
-      .values(caseRow(batch))
-      .onConflictDoUpdate({
-        target: cases.caseId,
-        set: {
-          ...overwrite,
-          episode: sql`case when ${cases.runId} <> excluded.run_id then coalesce(${batch.episode ?? null}::int, ${cases.episode} + 1) else ${cases.episode} end`,
-        },
-        setWhere: currentWins,
-      });
-    const [row] = await tx
-      .select({ episode: cases.episode, runId: cases.runId })
-      .from(cases)
-      .where(eq(cases.caseId, batch.caseId));
-    const current = row!.runId === batch.episodeRunId;
-    // A late batch of an earlier episode still lands in its own episode's trail.
-    const episode = batch.episode ?? (current ? row!.episode : row!.episode - 1);
+  await db.transaction((tx) => writeBatchIn(tx, batch, teamChannelUrls));
+}
 
-    if (batch.parties && current) {
-      await tx.delete(caseParties).where(eq(caseParties.caseId, batch.caseId));
-      const { borrower, guarantors } = batch.parties;
-      await tx.insert(caseParties).values([
-        { caseId: batch.caseId, role: 'borrower' as const, position: 0, ...borrower },
-        ...guarantors.map((g, position) => ({ caseId: batch.caseId, role: 'guarantor' as const, position, ...g })),
-      ]);
-    }
-    if (batch.events.length > 0) {
-      await tx
-        .insert(caseEvents)
-        .values(
-          batch.events.map((e) => ({
-            eventId: e.eventId,
-            caseId: batch.caseId,
-            runId: batch.runId,
-            episode,
-            seq: e.seq,
-            type: e.type,
-            actorSub: e.actor.sub,
-            actorRole: e.actor.role,
-            requestId: e.requestId,
-            occurredAt: new Date(e.occurredAt),
-            payload: e.payload,
-          })),
-        )
-        .onConflictDoNothing();
-      // With its events, in their transaction: a result is queued once, and never without them.
-      await enqueueTeamChannel(tx, batch, teamChannelUrls);
-    }
-    if (batch.payments.length > 0) {
-      await tx
-        .insert(payments)
-        .values(
-          batch.payments.map((p) => ({
-            caseId: batch.caseId,
-            episode,
-            reference: p.reference,
-            amount: p.amount,
-            currency: batch.view.currency,
-            paidAt: new Date(p.paidAt),
-            receivedAt: new Date(p.receivedAt),
-            eventId: p.eventId,
-            recordedBy: p.recordedBy,
-            payer: p.payer ?? 'borrower',
-            allocation: p.allocation ?? null,
-          })),
-        )
-        .onConflictDoNothing();
-    }
-    if (batch.measures?.length) {
-      const branch = batch.view.branch;
-      await tx
-        .insert(caseMeasures)
-        .values(batch.measures.map((m) => ({ ...m, parties: m.parties ?? [], schedule: m.schedule ?? null, covers: m.covers ?? null, proceeds: m.proceeds ?? null, caseId: batch.caseId, episode, branch, proposedAt: new Date(m.proposedAt), startedAt: m.startedAt ? new Date(m.startedAt) : null, endedAt: m.endedAt ? new Date(m.endedAt) : null, version: batch.version })))
-        .onConflictDoUpdate({
-          target: caseMeasures.measureId,
-          set: Object.fromEntries(MEASURE_COLUMNS.map((key) => [key, sql.raw(`excluded."${caseMeasureColumns[key].name}"`)])),
-          setWhere: sql`${caseMeasures.version} < excluded.version`,
-        });
-    }
-    if (batch.notifications.length > 0) {
-      // One row per recipient party, each with its idempotency key (activities/outbox.ts).
-      await writeOutbox(tx, batch);
-    }
-    if (batch.tasks.length > 0) {
-      await tx
-        .insert(officerTasks)
-        .values(batch.tasks.map((t) => ({ ...t, caseId: batch.caseId, dueAt: new Date(t.dueAt) })))
-        .onConflictDoNothing();
-    }
-    if (batch.reassignTasksTo) {
-      await tx
-        .update(officerTasks)
-        .set({ officerId: batch.reassignTasksTo })
-        .where(and(eq(officerTasks.caseId, batch.caseId), eq(officerTasks.status, 'open')));
-    }
-    // Work left open on a closed case would sit in officers' lists for ever.
-    if (current && CLOSED_STAGES.includes(batch.view.stage as CaseStage)) {
-      await tx
-        .update(officerTasks)
-        .set({ status: 'cancelled' })
-        .where(and(eq(officerTasks.caseId, batch.caseId), eq(officerTasks.status, 'open')));
-    }
-  });
+/**
+ * Writes one batch within the caller's transaction: the activity's, or the API's when it writes
+ * the batch an update answered with (db/answered-batch.ts). Every write is idempotent, so the
+ * second writer of a batch changes nothing.
+ */
+export async function writeBatchIn(tx: Transaction, batch: ProjectionBatch, teamChannelUrls: readonly string[]): Promise<void> {
+  await tx
+    .insert(cases)
+    .values(caseRow(batch))
+    .onConflictDoUpdate({
+      target: cases.caseId,
+      set: {
+        ...overwrite,
+        episode: sql`case when ${cases.runId} <> excluded.run_id then coalesce(${batch.episode ?? null}::int, ${cases.episode} + 1) else ${cases.episode} end`,
+      },
+      setWhere: currentWins,
+    });
+  const [row] = await tx
+    .select({ episode: cases.episode, runId: cases.runId })
+    .from(cases)
+    .where(eq(cases.caseId, batch.caseId));
+  const current = row!.runId === batch.episodeRunId;
+  // A late batch of an earlier episode still lands in its own episode's trail.
+  const episode = batch.episode ?? (current ? row!.episode : row!.episode - 1);
+
+  if (batch.parties && current) {
+    await tx.delete(caseParties).where(eq(caseParties.caseId, batch.caseId));
+    const { borrower, guarantors } = batch.parties;
+    await tx.insert(caseParties).values([
+      { caseId: batch.caseId, role: 'borrower' as const, position: 0, ...borrower },
+      ...guarantors.map((g, position) => ({ caseId: batch.caseId, role: 'guarantor' as const, position, ...g })),
+    ]);
+  }
+  if (batch.events.length > 0) {
+    await tx
+      .insert(caseEvents)
+      .values(
+        batch.events.map((e) => ({
+          eventId: e.eventId,
+          caseId: batch.caseId,
+          runId: batch.runId,
+          episode,
+          seq: e.seq,
+          type: e.type,
+          actorSub: e.actor.sub,
+          actorRole: e.actor.role,
+          requestId: e.requestId,
+          occurredAt: new Date(e.occurredAt),
+          payload: e.payload,
+        })),
+      )
+      .onConflictDoNothing();
+    // With its events, in their transaction: a result is queued once, and never without them.
+    await enqueueTeamChannel(tx, batch, teamChannelUrls);
+  }
+  if (batch.payments.length > 0) {
+    await tx
+      .insert(payments)
+      .values(
+        batch.payments.map((p) => ({
+          caseId: batch.caseId,
+          episode,
+          reference: p.reference,
+          amount: p.amount,
+          currency: batch.view.currency,
+          paidAt: new Date(p.paidAt),
+          receivedAt: new Date(p.receivedAt),
+          eventId: p.eventId,
+          recordedBy: p.recordedBy,
+          payer: p.payer ?? 'borrower',
+          allocation: p.allocation ?? null,
+        })),
+      )
+      .onConflictDoNothing();
+  }
+  if (batch.measures?.length) {
+    const branch = batch.view.branch;
+    await tx
+      .insert(caseMeasures)
+      .values(batch.measures.map((m) => ({ ...m, parties: m.parties ?? [], schedule: m.schedule ?? null, covers: m.covers ?? null, proceeds: m.proceeds ?? null, caseId: batch.caseId, episode, branch, proposedAt: new Date(m.proposedAt), startedAt: m.startedAt ? new Date(m.startedAt) : null, endedAt: m.endedAt ? new Date(m.endedAt) : null, version: batch.version })))
+      .onConflictDoUpdate({
+        target: caseMeasures.measureId,
+        set: Object.fromEntries(MEASURE_COLUMNS.map((key) => [key, sql.raw(`excluded."${caseMeasureColumns[key].name}"`)])),
+        setWhere: sql`${caseMeasures.version} < excluded.version`,
+      });
+  }
+  if (batch.notifications.length > 0) {
+    // One row per recipient party, each with its idempotency key (activities/outbox.ts).
+    await writeOutbox(tx, batch);
+  }
+  if (batch.tasks.length > 0) {
+    await tx
+      .insert(officerTasks)
+      .values(batch.tasks.map((t) => ({ ...t, caseId: batch.caseId, dueAt: new Date(t.dueAt) })))
+      .onConflictDoNothing();
+  }
+  if (batch.reassignTasksTo) {
+    await tx
+      .update(officerTasks)
+      .set({ officerId: batch.reassignTasksTo })
+      .where(and(eq(officerTasks.caseId, batch.caseId), eq(officerTasks.status, 'open')));
+  }
+  // Work left open on a closed case would sit in officers' lists for ever.
+  if (current && CLOSED_STAGES.includes(batch.view.stage as CaseStage)) {
+    await tx
+      .update(officerTasks)
+      .set({ status: 'cancelled' })
+      .where(and(eq(officerTasks.caseId, batch.caseId), eq(officerTasks.status, 'open')));
+  }
 }

@@ -6,9 +6,11 @@ import {
   type Client,
 } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
+import type { WithBatch } from '../../activities/contract';
 import type { Database } from '../../db/client';
 import { MESSAGE_REFUSED, type CaseIntake, type MessageMeta, type MessageResult, type OpenCaseResult, type Refusal } from '../../domain';
 import { openCase } from '../../temporal/open-case';
+import { bringLedgerTo } from '../../db/answered-batch';
 
 /** How long intake waits for the case workflow to answer before telling the caller to retry. */
 export const INTAKE_TIMEOUT_MS = 10_000;
@@ -52,6 +54,26 @@ export type MessageOutcome =
   | { kind: 'refused'; refusal: Refusal }
   | { kind: 'not_running' }
   | { kind: 'timeout' };
+
+/**
+ * An officer's message (`sendMessage`) answered once the ledger holds what it changed: the API
+ * writes the batch the case answered with (db/answered-batch.ts), within the same deadline.
+ */
+export async function sendMessageToLedger<M extends MessageMeta>(
+  client: Client,
+  db: Database,
+  caseId: string,
+  update: UpdateDefinition<MessageResult, [M]>,
+  message: M,
+  timeoutMs = MESSAGE_TIMEOUT_MS,
+): Promise<MessageOutcome> {
+  const startedAt = Date.now();
+  const outcome = await sendMessage(client, caseId, update, message, timeoutMs);
+  if (outcome.kind !== 'applied') return outcome;
+  const { batch, ...result } = outcome.result as WithBatch<MessageResult>;
+  if (batch && !(await bringLedgerTo(db, batch, timeoutMs - (Date.now() - startedAt)))) return { kind: 'timeout' };
+  return { kind: 'applied', result };
+}
 
 /**
  * The update id of a request: its id within the message's own name, so that one key reused for

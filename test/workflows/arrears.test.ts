@@ -31,6 +31,7 @@ import { caseStatesAsOf } from '../../api/routes/v1/reports';
 import { startCaseHarness, type CaseHarness } from '../support/harness';
 import { saveHistory } from '../support/histories';
 import { OFFICER, SUPERVISOR, eventually, newLoan, open } from '../support/fixtures';
+import { updateCase } from '../support/updates';
 
 const DAY = 86_400_000;
 const LAWYER = { sub: 'lawyer-chen', role: 'officer' } as const;
@@ -72,7 +73,7 @@ async function pay(caseId: string, amount: number, extra: { reference?: string; 
     paidAt: extra.paidAt ?? new Date().toISOString(),
     ...(extra.payer ? { payer: extra.payer } : {}),
   };
-  const result = await h.client.workflow.getHandle(caseId).executeUpdate(recordPaymentUpdate, { args: [msg] });
+  const result = await updateCase(h.client, h.db, caseId, recordPaymentUpdate, { args: [msg] });
   return { ...result, reference: msg.reference };
 }
 

@@ -12,6 +12,7 @@ import { createCasesRepository } from '../../api/plugins/app/cases-repository';
 import { startCaseHarness, type CaseHarness } from '../support/harness';
 import { saveHistory } from '../support/histories';
 import { OFFICER, eventually, newLoan, open, settledHistoryLength, testPolicy } from '../support/fixtures';
+import { updateCase } from '../support/updates';
 
 let h: CaseHarness;
 beforeAll(async () => {
@@ -197,12 +198,14 @@ describe('a batch the ledger refuses', () => {
     try {
       const policy = await testPolicy(h.db, { dayMs: 86_400_000, entersAtDays: [0, 15, 30, 60, 90, 120] });
       const { case: opened } = await open(h.client, h.taskQueue, newLoan({ overdue: 300_000 }), policy);
-      const handle = h.client.workflow.getHandle(opened.caseId);
-      const noted = await handle.executeUpdate(addNoteUpdate, { args: [{ requestId: randomUUID(), by: OFFICER, summary: marker }] });
-      expect(noted.case.incidents).toHaveLength(1);
-      expect(noted.case.incidents[0]).toMatchObject({ eventTypes: ['note_added'], error: expect.stringContaining('23514') });
+      // The API's own write of the answered batch is refused too: it waits for the case's.
+      const noted = await updateCase(h.client, h.db, opened.caseId, addNoteUpdate, { args: [{ requestId: randomUUID(), by: OFFICER, summary: marker }] });
+      expect(noted.applied).toBe(true);
+      const afterNote = await createCasesRepository(h.db).findCase(opened.caseId);
+      expect(afterNote!.incidents).toHaveLength(1);
+      expect(afterNote!.incidents[0]).toMatchObject({ eventTypes: ['note_added'], error: expect.stringContaining('23514') });
 
-      const paid = await handle.executeUpdate(recordPaymentUpdate, {
+      const paid = await updateCase(h.client, h.db, opened.caseId, recordPaymentUpdate, {
         args: [{ requestId: randomUUID(), by: OFFICER, amount: 100_000, reference: 'AFTER-INCIDENT', paidAt: new Date().toISOString() }],
       });
       expect(paid.case).toMatchObject({ recovered: 100_000, overdue: 200_000 });

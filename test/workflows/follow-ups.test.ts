@@ -13,6 +13,7 @@ import { caseStateQuery, recordPaymentUpdate } from '../../domain';
 import { startCaseHarness, type CaseHarness } from '../support/harness';
 import { saveHistory } from '../support/histories';
 import { OFFICER, eventually, newLoan, open } from '../support/fixtures';
+import { updateCase } from '../support/updates';
 
 let h: CaseHarness;
 beforeAll(async () => {
@@ -56,7 +57,7 @@ describe('phone follow-ups', () => {
     expect(gap).toBeGreaterThanOrEqual(3 * dayMs - 5);
     expect(gap).toBeLessThanOrEqual(3 * dayMs + 5);
 
-    await h.client.workflow.getHandle(opened.caseId).executeUpdate(recordPaymentUpdate, {
+    await updateCase(h.client, h.db, opened.caseId, recordPaymentUpdate, {
       args: [{ requestId: randomUUID(), by: OFFICER, amount: 500_000, reference: `F-${randomUUID().slice(0, 6)}`, paidAt: new Date().toISOString() }],
     });
     const count = (await tasks()).length;

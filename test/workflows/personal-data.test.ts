@@ -78,6 +78,7 @@ describe('a full case in Temporal', () => {
     const secrets = [loan.borrower, ...loan.guarantors].flatMap((p) => [p.name, p.idNumber, p.phone]);
     const { case: opened } = await open(h.client, h.taskQueue, loan, policy, { continueAsNewAfterEvents: 20 });
     const handle = h.client.workflow.getHandle(opened.caseId);
+    const firstRunId = (await handle.describe()).runId;
     // A message that meets the case mid continue-as-new is sent again, the same (its request id
     // and reference make a second delivery a no-op).
     const retried = (call: () => Promise<unknown>) => eventually(async () => call().then(() => true));
@@ -87,6 +88,8 @@ describe('a full case in Temporal', () => {
     await retried(() => handle.executeUpdate(recordContactUpdate, { args: [contact] }));
     const promise = { requestId: randomUUID(), by: OFFICER, amount: 40_000, dueDate: tomorrow };
     await retried(() => handle.executeUpdate(promiseToPayUpdate, { args: [promise] }));
+    // The payments go to the next run: a case continues as new once the messages pause.
+    await eventually(async () => ((await handle.describe()).runId !== firstRunId ? true : undefined));
     for (const [amount, reference] of [[40_000, 'PD-1'], [30_000, 'PD-2'], [30_000, 'PD-3']] as const) {
       const payment = { requestId: randomUUID(), by: OFFICER, amount, reference, paidAt: new Date().toISOString() };
       await retried(() => handle.executeUpdate(recordPaymentUpdate, { args: [payment] }));

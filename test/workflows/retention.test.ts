@@ -14,6 +14,7 @@ import { ensureRetentionSchedule, retentionScheduleId } from '../../temporal/ret
 import { personalDataRetention } from '../../workflows';
 import { OFFICER, newLoan, open } from '../support/fixtures';
 import { startCaseHarness, type CaseHarness } from '../support/harness';
+import { updateCase } from '../support/updates';
 
 let h: CaseHarness;
 beforeAll(async () => {
@@ -39,7 +40,7 @@ function retentionPolicy(retentionDays?: number): Promise<CollectionPolicy> {
 async function closedCase(policy: CollectionPolicy): Promise<string> {
   const loan = newLoan({ overdue: 50_000, outstanding: 500_000 });
   const { case: opened } = await open(h.client, h.taskQueue, loan, policy);
-  const paid = await h.client.workflow.getHandle(opened.caseId).executeUpdate(recordPaymentUpdate, {
+  const paid = await updateCase(h.client, h.db, opened.caseId, recordPaymentUpdate, {
     args: [{ requestId: randomUUID(), by: OFFICER, amount: 50_000, reference: `RET-${randomUUID().slice(0, 8)}`, paidAt: new Date().toISOString() }],
   });
   expect(paid.case.stage).toBe('recovered');

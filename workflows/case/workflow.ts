@@ -17,7 +17,7 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair, SignalDefinition, UpdateDefinition } from '@temporalio/common';
 import type { createActivities } from '../../activities';
-import { PROJECTION_REFUSED, type ProjectionBatch } from '../../activities/contract';
+import { PROJECTION_REFUSED, type ProjectionBatch, type WithBatch } from '../../activities/contract';
 import {
   MESSAGE_REFUSED,
   addNoteSignal,
@@ -73,6 +73,7 @@ import {
   type CaseOpening,
   type CaseStage,
   type MessageResult,
+  type OpenCaseResult,
   type Refusal,
 } from '../../domain';
 import { guarantorClaim } from '../guarantor-claim/workflow';
@@ -127,6 +128,13 @@ export const CLASSIFICATION_PATCH = 'classification';
  * never had, and the re-run task's batch under the same version was dropped as not newer (the
  * failure drills, test/drills). Runs recorded before replay their local activities. */
 export const PROJECTION_AFTER_TASK_PATCH = 'projection-after-task';
+
+/** An update answers with the batch that holds its message as soon as the batch is taken, and
+ * the API writes it to the ledger itself (db/answered-batch.ts), guarded like the activity
+ * that writes it too: the officer's answer costs one workflow task instead of three. The answer
+ * leaves only once the task that took the batch is in the history, so the ledger still never
+ * holds what the history does not. Runs recorded before answered after the activity. */
+export const ANSWER_WITH_BATCH_PATCH = 'answer-with-batch';
 
 // The ledger must eventually hold every event: projection retries until PostgreSQL answers.
 // A data error is not retried (the activity fails non-retryably) and becomes an incident.
@@ -196,6 +204,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
   let arrearsByComponent = patched(ARREARS_BY_COMPONENT_PATCH);
   let classifying = patched(CLASSIFICATION_PATCH);
   let projectionAfterTask = patched(PROJECTION_AFTER_TASK_PATCH);
+  let answerWithBatch = patched(ANSWER_WITH_BATCH_PATCH);
   const entity =
     'opening' in input
       ? CaseEntity.open(input.opening, info.workflowId, info.firstExecutionRunId, Date.now(), { engine: engine2 ? 2 : 1, planProposals, classifying })
@@ -208,6 +217,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
     arrearsByComponent ||= patched(ARREARS_BY_COMPONENT_PATCH);
     classifying ||= patched(CLASSIFICATION_PATCH);
     projectionAfterTask ||= patched(PROJECTION_AFTER_TASK_PATCH);
+    answerWithBatch ||= patched(ANSWER_WITH_BATCH_PATCH);
     entity.engine = engine2 ? 2 : 1;
     entity.planProposals = planProposals;
     entity.arrearsByComponent = arrearsByComponent;
@@ -215,10 +225,40 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
   };
   syncEngine();
 
-  setHandler(openCaseUpdate, async (request) => {
-    // The caller reads the ledger next: answer once the case is in it.
+  /** Batches taken for the ledger and not yet answered with: an update waiting for the one that
+   * holds its message takes it from here (ANSWER_WITH_BATCH_PATCH). */
+  const takenBatches = new Map<number, ProjectionBatch>();
+  const takeBatchFor = (version: number): ProjectionBatch | undefined => {
+    const batch = takenBatches.get(version);
+    takenBatches.delete(version);
+    return batch;
+  };
+
+  /**
+   * The answer to an accepted update whose message the batch of `version` carries. With the
+   * patch: as soon as that batch is taken, with the batch, for the API to write. Before it, or
+   * when the batch went before the handler saw it: once the ledger holds it.
+   */
+  async function answerOnceTaken(version: number): Promise<WithBatch<MessageResult>> {
+    if (answerWithBatch) {
+      await condition(() => takenBatches.has(version) || state.projectedVersion >= version);
+      const batch = takeBatchFor(version);
+      if (batch) return { applied: true, case: batch.view, batch };
+    }
+    await condition(() => state.projectedVersion >= version);
+    return { applied: true, case: entity.view(Date.now()) };
+  }
+
+  setHandler(openCaseUpdate, async (request): Promise<WithBatch<OpenCaseResult>> => {
+    // The caller reads the ledger next: answer once the case is in it, or with its first batch.
+    const created = request.requestId === state.openingRequestId;
+    if (answerWithBatch) {
+      await condition(() => takenBatches.has(1) || state.projectedVersion >= 1);
+      const batch = takeBatchFor(1);
+      if (batch) return { created, case: batch.view, batch };
+    }
     await condition(() => state.projectedVersion >= 1);
-    return { created: request.requestId === state.openingRequestId, case: entity.view(Date.now()) };
+    return { created, case: entity.view(Date.now()) };
   });
   for (const name of Object.keys(MESSAGES) as MessageName[]) {
     const { signal, update } = MESSAGES[name];
@@ -234,9 +274,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
         if (outcome === 'duplicate') return { applied: false, case: entity.view(Date.now()) };
         // A message handled between validation and now (same activation) changed the case.
         if (outcome) throw refused(outcome);
-        const version = entity.nextVersion;
-        await condition(() => state.projectedVersion >= version);
-        return { applied: true, case: entity.view(Date.now()) };
+        return answerOnceTaken(entity.nextVersion);
       },
       {
         // Refused here, a message costs the case's history nothing.
@@ -259,9 +297,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
       const outcome = entity.acceptArrearsReport(msg, Date.now());
       if (outcome === false) return { applied: false, case: entity.view(Date.now()) };
       if (outcome !== true) throw refused(outcome);
-      const version = entity.nextVersion;
-      await condition(() => state.projectedVersion >= version);
-      return { applied: true, case: entity.view(Date.now()) };
+      return answerOnceTaken(entity.nextVersion);
     },
     {
       validator: (msg) => {
@@ -361,7 +397,9 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
         if (effects.length === 0) return;
         continue;
       }
+      takenBatches.set(batch.version, batch);
       await project(batch);
+      takenBatches.delete(batch.version);
       entity.markProjected(batch.version);
       for (const effect of effects) await perform(effect);
       upsertChangedAttributes();
@@ -374,6 +412,9 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
           ),
         );
       }
+      // Answered at once, messages can follow each other without a pause in which this loop
+      // returns: the run must still continue as new when its history is long.
+      if (answerWithBatch && continueAsNewDue()) return;
     }
   }
 

@@ -10,7 +10,7 @@ import { requestIdOf } from '../../request-id';
 import { BEARER_SECURITY, described, IdempotencyHeadersSchema } from '../../schemas/common';
 import { AssignmentReportSchema, BulkAssignmentSchema, MAX_BULK_CASES, type AssignmentItem } from '../../schemas/officers';
 import { ERROR_RESPONSES } from '../../schemas/problem';
-import { sendMessage } from '../../temporal/cases';
+import { sendMessageToLedger } from '../../temporal/cases';
 import { onlyRoles } from './officers';
 
 /** Reassignments in flight at once: a bulk request never floods the workers. */
@@ -117,7 +117,7 @@ const assignments: FastifyPluginAsyncTypebox = async (fastify) => {
         const message: AssignOfficer = { officerId, requestId, by, sentAt: new Date().toISOString() };
         let outcome;
         try {
-          outcome = await sendMessage(fastify.temporal, caseId, assignOfficerUpdate, message);
+          outcome = await sendMessageToLedger(fastify.temporal, fastify.db, caseId, assignOfficerUpdate, message);
         } catch (err) {
           request.log.warn({ err, caseId }, 'bulk reassignment: the case could not be reached');
           return { caseId, outcome: 'timeout', reason: 'unavailable', requestId };

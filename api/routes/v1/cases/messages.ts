@@ -44,7 +44,7 @@ import {
   ResumeCaseSchema,
 } from '../../../schemas/messages';
 import { CASE_ERROR_RESPONSES, CONFLICT_RESPONSE, ProblemSchema } from '../../../schemas/problem';
-import { sendMessage } from '../../../temporal/cases';
+import { sendMessageToLedger } from '../../../temporal/cases';
 import { allocationOf, creditShares, type Share } from './shares';
 
 interface MessageRoute<S extends TObject, M extends MessageMeta> {
@@ -175,7 +175,7 @@ export async function deliverMessage<M extends MessageMeta>(
     return { kind: 'queued', requestId: message.requestId };
   }
 
-  const outcome = await sendMessage(fastify.temporal, caseId, options.update, message);
+  const outcome = await sendMessageToLedger(fastify.temporal, fastify.db, caseId, options.update, message);
   switch (outcome.kind) {
     case 'applied':
       return { kind: 'applied', requestId: message.requestId, result: outcome.result, row: (await repository.findCase(caseId)) ?? row };

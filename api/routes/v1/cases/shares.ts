@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CLOSED_STAGES, allocate, recordPaymentUpdate, type CaseStage } from '../../../../domain';
 import { serviceUnavailable } from '../../../errors';
 import { callerOf } from '../../../plugins/app/authorization';
-import { sendMessage } from '../../../temporal/cases';
+import { sendMessageToLedger } from '../../../temporal/cases';
 
 export interface Share {
   caseId: string;
@@ -35,7 +35,7 @@ export async function creditShares(
 ): Promise<void> {
   const caller = callerOf(request);
   for (const share of shares) {
-    const credited = await sendMessage(fastify.temporal, share.caseId, recordPaymentUpdate, {
+    const credited = await sendMessageToLedger(fastify.temporal, fastify.db, share.caseId, recordPaymentUpdate, {
       requestId: `${requestId}:${share.caseId}`,
       by: { sub: caller.sub, role: caller.role },
       sentAt: new Date().toISOString(),
