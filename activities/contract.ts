@@ -79,8 +79,21 @@ export interface ProjectionBatch {
 
 /** An update's answer with the batch that holds its message, for the API to write to the ledger
  * before it answers (workflows/case ANSWER_WITH_BATCH_PATCH); absent where the case answered
- * once the ledger held it. */
-export type WithBatch<T> = T & { batch?: ProjectionBatch };
+ * once the ledger held it. The batch travels without its view: the answer's `case` is that view,
+ * and the history keeps it once. */
+export type WithBatch<T extends { case: CaseView }> = T & { batch?: Omit<ProjectionBatch, 'view'> };
+
+/** The answer's part of a batch: its view as the answer's `case`, the rest beside it. */
+export function answerFields(batch: ProjectionBatch): { case: CaseView; batch: Omit<ProjectionBatch, 'view'> } {
+  const { view, ...rest } = batch;
+  return { case: view, batch: rest };
+}
+
+/** An answer and the whole batch it carried, if it carried one. */
+export function answeredBatch<T extends { case: CaseView }>(answer: WithBatch<T>): { result: T; batch?: ProjectionBatch } {
+  const { batch, ...result } = answer;
+  return batch ? { result: result as unknown as T, batch: { ...batch, view: answer.case } } : { result: result as unknown as T };
+}
 
 export interface DeliveryResult {
   sent: number;

@@ -6,7 +6,7 @@ import {
   type Client,
 } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
-import type { WithBatch } from '../../activities/contract';
+import { answeredBatch, type WithBatch } from '../../activities/contract';
 import type { Database } from '../../db/client';
 import { MESSAGE_REFUSED, type CaseIntake, type MessageMeta, type MessageResult, type OpenCaseResult, type Refusal } from '../../domain';
 import { openCase } from '../../temporal/open-case';
@@ -70,7 +70,7 @@ export async function sendMessageToLedger<M extends MessageMeta>(
   const startedAt = Date.now();
   const outcome = await sendMessage(client, caseId, update, message, timeoutMs);
   if (outcome.kind !== 'applied') return outcome;
-  const { batch, ...result } = outcome.result as WithBatch<MessageResult>;
+  const { result, batch } = answeredBatch(outcome.result as WithBatch<MessageResult>);
   if (batch && !(await bringLedgerTo(db, batch, timeoutMs - (Date.now() - startedAt)))) return { kind: 'timeout' };
   return { kind: 'applied', result };
 }

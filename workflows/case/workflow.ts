@@ -17,7 +17,7 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair, SignalDefinition, UpdateDefinition } from '@temporalio/common';
 import type { createActivities } from '../../activities';
-import { PROJECTION_REFUSED, type ProjectionBatch, type WithBatch } from '../../activities/contract';
+import { answerFields, PROJECTION_REFUSED, type ProjectionBatch, type WithBatch } from '../../activities/contract';
 import {
   MESSAGE_REFUSED,
   addNoteSignal,
@@ -225,14 +225,9 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
   };
   syncEngine();
 
-  /** Batches taken for the ledger and not yet answered with: an update waiting for the one that
-   * holds its message takes it from here (ANSWER_WITH_BATCH_PATCH). */
+  /** The batch being projected, by version: an update waiting for the one that holds its message
+   * answers with it (ANSWER_WITH_BATCH_PATCH); two messages of one activation share it. */
   const takenBatches = new Map<number, ProjectionBatch>();
-  const takeBatchFor = (version: number): ProjectionBatch | undefined => {
-    const batch = takenBatches.get(version);
-    takenBatches.delete(version);
-    return batch;
-  };
 
   /**
    * The answer to an accepted update whose message the batch of `version` carries. With the
@@ -242,8 +237,8 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
   async function answerOnceTaken(version: number): Promise<WithBatch<MessageResult>> {
     if (answerWithBatch) {
       await condition(() => takenBatches.has(version) || state.projectedVersion >= version);
-      const batch = takeBatchFor(version);
-      if (batch) return { applied: true, case: batch.view, batch };
+      const batch = takenBatches.get(version);
+      if (batch) return { applied: true, ...answerFields(batch) };
     }
     await condition(() => state.projectedVersion >= version);
     return { applied: true, case: entity.view(Date.now()) };
@@ -254,8 +249,8 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
     const created = request.requestId === state.openingRequestId;
     if (answerWithBatch) {
       await condition(() => takenBatches.has(1) || state.projectedVersion >= 1);
-      const batch = takeBatchFor(1);
-      if (batch) return { created, case: batch.view, batch };
+      const batch = takenBatches.get(1);
+      if (batch) return { created, ...answerFields(batch) };
     }
     await condition(() => state.projectedVersion >= 1);
     return { created, case: entity.view(Date.now()) };
