@@ -28,9 +28,16 @@ export interface OpenedCase {
   case: CaseView | CaseDetail;
 }
 
+/** The loan a case opens with: the request's facts, its officer, its household. */
+export function loanIntakeOf(body: OpenCaseBody & { arrears?: ReportedArrears }, officerId: string | null, householdKey: string): LoanIntake {
+  const { policy: _policyName, collateral, guarantors, officerId: _officerId, ...facts } = body;
+  return { ...facts, collateral: collateral ?? [], guarantors: guarantors ?? [], officerId, householdId: householdIdOf(body.borrower.idNumber, householdKey) };
+}
+
 /**
- * The one path by which a case opens: POST /v1/cases and the daily intake both come through
- * here. Refusals are `HttpProblem`s (400 naming the field, 403, 409, 504) that the route answers
+ * How an officer's `POST /v1/cases` opens a case, answering once the ledger shows it; the daily
+ * intake comes through here for a loan whose case it found already running (a new loan of the
+ * list is started by `api/intake/chunk.ts`, from the same checks and the same `loanIntakeOf`). Refusals are `HttpProblem`s (400 naming the field, 403, 409, 504) that the route answers
  * and the intake reports per row.
  */
 export async function openCaseForLoan(deps: OpenCaseDeps, caller: Caller, body: OpenCaseBody & { arrears?: ReportedArrears }, requestId: string): Promise<OpenedCase> {
@@ -51,8 +58,8 @@ export async function openCaseForLoan(deps: OpenCaseDeps, caller: Caller, body: 
   const policy = await latestPolicy(deps.db, policyName);
   if (!policy) throw badRequest([{ field: 'policy', reason: `is not a known collection policy: "${policyName}"` }]);
 
-  const { policy: _policyName, collateral, guarantors, officerId, ...facts } = body;
-  const loan: LoanIntake = { ...facts, collateral: collateral ?? [], guarantors: guarantors ?? [], officerId: officerId ?? (existing && !closed ? null : await leastLoadedOfficer(deps.db, body.branch)), householdId: householdIdOf(body.borrower.idNumber, deps.householdKey) };
+  const officerId = body.officerId ?? (existing && !closed ? null : await leastLoadedOfficer(deps.db, body.branch));
+  const loan = loanIntakeOf(body, officerId, deps.householdKey);
   let outcome;
   try {
     outcome = await openCaseWithin(deps.temporal, deps.db, deps.taskQueue, {

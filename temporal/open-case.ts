@@ -1,4 +1,6 @@
-import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { answeredBatch, type WithBatch } from '../activities/contract';
+import { bringLedgerTo } from '../db/answered-batch';
 import type { Database } from '../db/client';
 import { partiesRef, storeParties } from '../db/parties';
 import { handOverWatchSignal, openCaseUpdate, watchIdForLoan, workflowIdForLoan, type CaseIntake, type CaseOpening, type OpenCaseResult } from '../domain';
@@ -19,6 +21,10 @@ export function openingWithoutParties(intake: CaseIntake): CaseOpening {
     },
   };
 }
+
+/** How long an opening waits for the ledger once the case has answered (the caller's own
+ * deadline, `openCaseWithin`, usually ends it first). */
+const LEDGER_WAIT_MS = 10_000;
 
 /**
  * Intake in one atomic call: update-with-start starts the loan's case or attaches to the one
@@ -46,19 +52,48 @@ export async function openCase(client: Client, db: Database, taskQueue: string, 
     updateId: `${openCaseUpdate.name}:${opening.requestId}`,
     startWorkflowOperation,
   });
-  await handOverWatch(client, result.case.caseId, opening);
-  return result;
+  // The answer carries the case's first batch (ANSWER_WITH_BATCH_PATCH): the ledger shows the
+  // case before the caller hears of it.
+  const { result: answer, batch } = answeredBatch(result as WithBatch<OpenCaseResult>);
+  if (batch && !(await bringLedgerTo(db, batch, LEDGER_WAIT_MS))) throw new Error(`the ledger did not show case ${answer.case.caseId} in time`);
+  await handOverWatch(client, answer.case.caseId, opening.loan.loanId, opening);
+  return answer;
+}
+
+/**
+ * The daily intake's opening of a loan it found in neither the ledger nor an open case: a plain
+ * start, answered once Temporal has durably accepted the case (the case's opening does not wait
+ * for the `openCase` update, which only tells the caller when the ledger shows it). `running`
+ * when the loan's case is already open (a retried list, or a case started moments ago whose
+ * ledger row is not written yet): the caller then takes the update-with-start path, which
+ * answers as the running case sees it. The parties must already be stored (`storeCasesParties`).
+ */
+export async function startCase(client: Client, taskQueue: string, intake: CaseIntake): Promise<'started' | 'running'> {
+  try {
+    await client.workflow.start<typeof collectionCase>('collectionCase', {
+      workflowId: workflowIdForLoan(intake.loan.loanId),
+      taskQueue,
+      args: [{ opening: openingWithoutParties(intake) }],
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    });
+    return 'started';
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return 'running';
+    throw err;
+  }
 }
 
 /**
  * A watched loan that goes overdue moves into collection (退出 step 6): its risk watch hands over
- * to the case and ends. Sent on every intake of the loan, so a retry after a lost answer still
- * delivers it; a loan without a running watch (NotFound) is the usual case and changes nothing,
- * and a watch already handed over ignores it.
+ * to the case and ends. Sent on every opening of the loan's case, so a retry after a lost answer
+ * still delivers it; a loan without a running watch (NotFound) is the usual case and changes
+ * nothing, and a watch already handed over ignores it. The daily intake sends it only to the loans
+ * its chunk found watched in the ledger.
  */
-async function handOverWatch(client: Client, caseId: string, opening: CaseOpening): Promise<void> {
+export async function handOverWatch(client: Client, caseId: string, loanId: string, opening: Pick<CaseOpening, 'requestId' | 'by'>): Promise<void> {
   try {
-    await client.workflow.getHandle(watchIdForLoan(opening.loan.loanId)).signal(handOverWatchSignal, {
+    await client.workflow.getHandle(watchIdForLoan(loanId)).signal(handOverWatchSignal, {
       requestId: `handover:${opening.requestId}`,
       by: opening.by,
       sentAt: new Date().toISOString(),

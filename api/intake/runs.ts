@@ -1,5 +1,5 @@
 /** The kept reports of intake runs (`intake_runs`, `intake_row_results`). */
-import { and, asc, desc, eq, lt, or } from 'drizzle-orm';
+import { and, asc, desc, eq, lt, or, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client';
 import { intakeRowResults, intakeRuns } from '../../db/schema';
 import type { Role } from '../../domain';
@@ -9,8 +9,16 @@ import { countOutcomes } from './run';
 
 type RunRow = typeof intakeRuns.$inferSelect;
 
-/** Rows per INSERT: a 10,000-row report goes in a few statements, under PostgreSQL's 65,535 parameters. */
+/** Rows per INSERT, under PostgreSQL's 65,535 parameters. */
 const INSERT_CHUNK = 2_000;
+
+const toResult = (r: typeof intakeRowResults.$inferSelect): IntakeRowResult => ({
+  row: r.row,
+  loanId: r.loanId,
+  caseId: r.caseId,
+  outcome: r.outcome as IntakeRowResult['outcome'],
+  errors: r.errors,
+});
 
 function toSummary(row: RunRow): IntakeRunSummary {
   return {
@@ -35,24 +43,55 @@ export async function startRun(db: Database, run: { runId: string; source: Intak
   return row!;
 }
 
-/** Keeps the run's report: its rows' results and counts, in one transaction. */
-export async function finishRun(db: Database, runId: string, results: readonly IntakeRowResult[]): Promise<IntakeRunSummary> {
-  const counts = countOutcomes(results);
-  const row = await db.transaction(async (tx) => {
+/** Keeps answered rows of a run, and adds them to its counts. A row an earlier attempt kept stays as it was. */
+export async function recordRows(db: Database, runId: string, results: readonly IntakeRowResult[]): Promise<void> {
+  await db.transaction(async (tx) => {
     for (let i = 0; i < results.length; i += INSERT_CHUNK) {
-      await tx
+      const inserted = await tx
         .insert(intakeRowResults)
         .values(results.slice(i, i + INSERT_CHUNK).map((r) => ({ runId, row: r.row, loanId: r.loanId, caseId: r.caseId, outcome: r.outcome, errors: r.errors })))
-        .onConflictDoNothing();
+        .onConflictDoNothing()
+        .returning({ outcome: intakeRowResults.outcome });
+      const counts = countOutcomes(inserted as Pick<IntakeRowResult, 'outcome'>[]);
+      await tx
+        .update(intakeRuns)
+        .set({
+          rows: sql`${intakeRuns.rows} + ${counts.rows}`,
+          created: sql`${intakeRuns.created} + ${counts.created}`,
+          updated: sql`${intakeRuns.updated} + ${counts.updated}`,
+          unchanged: sql`${intakeRuns.unchanged} + ${counts.unchanged}`,
+          rejected: sql`${intakeRuns.rejected} + ${counts.rejected}`,
+        })
+        .where(eq(intakeRuns.runId, runId));
     }
-    const [finished] = await tx
-      .update(intakeRuns)
-      .set({ finishedAt: new Date(), ...counts })
-      .where(eq(intakeRuns.runId, runId))
-      .returning();
-    return finished!;
   });
-  return toSummary(row);
+}
+
+/** The rows an earlier attempt of the run kept, by row number. */
+export async function keptRows(db: Database, runId: string): Promise<Map<number, IntakeRowResult>> {
+  const rows = await db.select().from(intakeRowResults).where(eq(intakeRowResults.runId, runId));
+  return new Map(rows.map((r) => [r.row, toResult(r)]));
+}
+
+/** Marks the run finished, its counts recounted from its kept rows. */
+export async function finishRun(db: Database, runId: string): Promise<IntakeRunSummary> {
+  const counted = db
+    .select({
+      rows: sql<number>`count(*)::int`,
+      created: sql<number>`(count(*) filter (where ${intakeRowResults.outcome} = 'created'))::int`,
+      updated: sql<number>`(count(*) filter (where ${intakeRowResults.outcome} = 'updated'))::int`,
+      unchanged: sql<number>`(count(*) filter (where ${intakeRowResults.outcome} = 'unchanged'))::int`,
+      rejected: sql<number>`(count(*) filter (where ${intakeRowResults.outcome} = 'rejected'))::int`,
+    })
+    .from(intakeRowResults)
+    .where(eq(intakeRowResults.runId, runId));
+  const [counts] = await counted;
+  const [finished] = await db
+    .update(intakeRuns)
+    .set({ finishedAt: new Date(), ...counts! })
+    .where(eq(intakeRuns.runId, runId))
+    .returning();
+  return toSummary(finished!);
 }
 
 /** Runs, newest first, before the cursor's run. */
@@ -76,6 +115,6 @@ export async function findRun(db: Database, runId: string): Promise<IntakeReport
   const results = await db.select().from(intakeRowResults).where(eq(intakeRowResults.runId, runId)).orderBy(asc(intakeRowResults.row));
   return {
     ...toSummary(run),
-    results: results.map((r) => ({ row: r.row, loanId: r.loanId, caseId: r.caseId, outcome: r.outcome as IntakeRowResult['outcome'], errors: r.errors })),
+    results: results.map(toResult),
   };
 }

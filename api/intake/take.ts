@@ -2,7 +2,7 @@ import type { Caller } from '../auth/tokens';
 import type { FieldError } from '../errors';
 import type { IntakeReport, IntakeSource } from '../schemas/intake';
 import { runIntake, type IntakeDeps } from './run';
-import { finishRun, startRun } from './runs';
+import { finishRun, keptRows, recordRows, startRun } from './runs';
 
 export interface TakeIntake {
   runId: string;
@@ -15,11 +15,13 @@ export interface TakeIntake {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** One run, recorded: its start, every row, and its report. The endpoint and the schedule's
- * activity both come here. */
+/** One run, recorded: its start, its rows chunk by chunk as they are answered, and its end. The
+ * endpoint and the schedule's activity both come here; an attempt after one that stopped midway
+ * takes only the rows the first did not keep. */
 export async function takeIntake(deps: IntakeDeps, intake: TakeIntake): Promise<IntakeReport> {
   await startRun(deps.db, { runId: intake.runId, source: intake.source, file: intake.file, caller: intake.caller });
-  const results = await runIntake(deps, intake);
-  const summary = await finishRun(deps.db, intake.runId, results);
+  const kept = await keptRows(deps.db, intake.runId);
+  const results = await runIntake(deps, { ...intake, kept, record: (taken) => recordRows(deps.db, intake.runId, taken) });
+  const summary = await finishRun(deps.db, intake.runId);
   return { ...summary, results };
 }

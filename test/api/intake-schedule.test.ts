@@ -85,8 +85,12 @@ describe('the daily intake schedule', () => {
       { row: 1, loanId: fresh.loanId, caseId: `case-${fresh.loanId}`, outcome: 'created', errors: [] },
       { row: 2, loanId: `${fresh.loanId}X`, caseId: null, outcome: 'rejected', errors: [{ field: 'secured', reason: expect.any(String) }] },
     ]);
-    const opened = await t.as(['admin', 'admin-1'], { url: `/v1/cases/case-${fresh.loanId}` });
-    expect(opened.json()).toMatchObject({ overdue: 120_000, outstanding: 3_000_000, branch: 'BR01' });
+    // The row answered once Temporal accepted the case; the ledger shows it once the case has run.
+    await eventually(async () => {
+      const opened = await t.as(['admin', 'admin-1'], { url: `/v1/cases/case-${fresh.loanId}` });
+      expect(opened.json()).toMatchObject({ overdue: 120_000, outstanding: 3_000_000, branch: 'BR01' });
+      return true;
+    });
 
     // Taken once: the file is no longer waiting, and the next run finds nothing to take.
     await eventually(async () => (existsSync(join(folder, 'processed', file)) ? true : undefined));

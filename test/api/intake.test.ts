@@ -85,6 +85,16 @@ async function ledger(caseId: string) {
   return res.json();
 }
 
+/** The ledger once it shows what the list reported: a new loan's row answers once Temporal has
+ * accepted its case, before the case has written its ledger row. */
+async function ledgerShowing(caseId: string, expected: Record<string, unknown>) {
+  return eventually(async () => {
+    const view = await ledger(caseId);
+    expect(view).toMatchObject(expected);
+    return view;
+  });
+}
+
 async function eventTypes(caseId: string): Promise<{ type: string; payload: Record<string, unknown> }[]> {
   const res = await t.as(CORE, { url: `/v1/cases/${caseId}/events?limit=200` });
   expect(res.statusCode, res.body).toBe(200);
@@ -138,7 +148,7 @@ describe('POST /v1/intake/overdue', () => {
     expect(byRow(7)).toMatchObject({ outcome: 'rejected', errors: [{ field: 'principal', reason: expect.stringContaining('minor units') }] });
 
     // What the report says is what the ledger and the business trail hold.
-    expect(await ledger(`case-${fresh.loanId}`)).toMatchObject({ stage: 'collecting', overdue: fresh.overdue, overdueSince: fresh.overdueSince });
+    await ledgerShowing(`case-${fresh.loanId}`, { stage: 'collecting', overdue: fresh.overdue, overdueSince: fresh.overdueSince });
     expect(await ledger(updateId)).toMatchObject({ overdue: 1_500_000, overdueSince: daysAgo(15), outstanding: toUpdate.outstanding });
     const reported = (await eventTypes(updateId)).filter((e) => e.type === 'arrears_reported');
     expect(reported).toHaveLength(1);
@@ -193,7 +203,7 @@ describe('POST /v1/intake/overdue', () => {
     expect(results[2]).toMatchObject({ outcome: 'updated', caseId: openId });
     expect(results[3]).toMatchObject({ outcome: 'rejected', errors: [{ field: 'arrears', reason: expect.stringContaining('overdueAmount') }] });
     expect(results[4]).toMatchObject({ outcome: 'rejected', loanId: null, errors: [{ field: 'row', reason: expect.any(String) }] });
-    expect(await ledger(`case-${fresh.loanId}`)).toMatchObject({ overdue: 1_200_000 });
+    await ledgerShowing(`case-${fresh.loanId}`, { overdue: 1_200_000 });
     expect(await ledger(openId)).toMatchObject({ overdue: 900_000 });
   });
 
@@ -229,7 +239,7 @@ describe('POST /v1/intake/overdue', () => {
     expect(await ledger(caseId)).toMatchObject({ stage: 'recovered', episode: 1 });
     const overdueAgain = await postJson(CORE, [jsonRow(loan, { overdueAmount: 50_000, outstanding: 800_000, overdueSince: daysAgo(0) })]);
     expect(overdueAgain.json().results[0]).toMatchObject({ outcome: 'created', caseId });
-    expect(await ledger(caseId)).toMatchObject({ stage: 'collecting', episode: 2, overdue: 50_000 });
+    await ledgerShowing(caseId, { stage: 'collecting', episode: 2, overdue: 50_000 });
   });
 
   it('never half-applies a row that fails midway, and the good rows still go in', async () => {
