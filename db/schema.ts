@@ -512,7 +512,7 @@ export const teamChannelOutbox = pgTable(
 export const caseReads = pgTable(
   'case_reads',
   {
-    readId: uuid('read_id').primaryKey().defaultRandom(),
+    readId: uuid('read_id').notNull().defaultRandom(),
     readAt: at('read_at').notNull().defaultNow(),
     actorSub: text('actor_sub').notNull(),
     actorRole: text('actor_role').notNull(),
@@ -523,8 +523,11 @@ export const caseReads = pgTable(
     /** The request's id (`x-request-id` in the logs). */
     requestId: text('request_id').notNull(),
   },
+  // Written on every read: the key in time order (new rows go to the index's right edge, where
+  // a random uuid alone lands anywhere) and serving the time-ordered listing; two indexes more
+  // for the listing by case and by reader (GET /v1/audit/reads), and no other.
   (t) => [
-    index('case_reads_read_at_idx').on(t.readAt, t.readId),
+    primaryKey({ columns: [t.readAt, t.readId] }),
     index('case_reads_case_idx').on(t.caseId, t.readAt, t.readId),
     index('case_reads_actor_idx').on(t.actorSub, t.readAt, t.readId),
   ],

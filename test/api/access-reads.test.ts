@@ -118,6 +118,59 @@ describe('the record of reads', () => {
     expectProblem(await t.as(ADMIN, { url: '/v1/audit/reads?cursor=bm90LWEtY3Vyc29y' }), 400, ['cursor']);
   });
 
+  it('answers concurrent reads only once each one\'s own read is committed', async () => {
+    const watcher = new pg.Pool({ connectionString: inject('databaseUrl'), max: 4 });
+    try {
+      const readers: Who[] = Array.from({ length: 12 }, (_, i) => ['supervisor', `sup-${i}-${randomUUID().slice(0, 8)}`, 'BR01']);
+      // Another connection sees a row only once it is committed: each answer must find its own.
+      const seenAtAnswer = await Promise.all(
+        readers.map(async (who) => {
+          const res = await t.as(who, { url: `/v1/cases/${caseId}` });
+          expect(res.statusCode, res.body).toBe(200);
+          const { rows } = await watcher.query<{ request_id: string }>('select request_id from case_reads where actor_sub = $1', [who[1]]);
+          return rows;
+        }),
+      );
+      for (const rows of seenAtAnswer) expect(rows).toHaveLength(1);
+      expect(new Set(seenAtAnswer.map((rows) => rows[0]!.request_id)).size).toBe(readers.length);
+    } finally {
+      await watcher.end();
+    }
+  });
+
+  it('fails with 503 every read whose record could not be written, and records none of them', async () => {
+    // A login role of the test's own that may read the ledger but not write the record of reads:
+    // every insert of a batch fails, as when PostgreSQL refuses it.
+    const ownerUrl = inject('databaseUrl');
+    const login = `cc_reads_refused_${randomBytes(4).toString('hex')}`;
+    const password = randomBytes(16).toString('hex');
+    const owner = new pg.Client({ connectionString: ownerUrl });
+    await owner.connect();
+    await owner.query(`create role ${pg.escapeIdentifier(login)} login password ${pg.escapeLiteral(password)}`);
+    await owner.query(`grant usage on schema public to ${pg.escapeIdentifier(login)}`);
+    await owner.query(`grant select on cases, case_reads to ${pg.escapeIdentifier(login)}`);
+    const url = new URL(ownerUrl);
+    url.username = login;
+    url.password = password;
+    const refused = await build({ env: { DATABASE_URL: url.toString() } });
+    try {
+      const reader: Who = ['supervisor', `sup-${randomUUID().slice(0, 8)}`, 'BR01'];
+      const answers = await Promise.all(Array.from({ length: 6 }, () => refused.as(reader, { url: `/v1/cases/${caseId}` })));
+      for (const res of answers) {
+        expectProblem(res, 503);
+        expect(res.headers['retry-after']).toBeDefined();
+      }
+      expect((await readsOf(`actorSub=${reader[1]}`)).items).toEqual([]);
+      // The same reads through a role that may record them answer again.
+      expect((await t.as(reader, { url: `/v1/cases/${caseId}` })).statusCode).toBe(200);
+    } finally {
+      await refused.close();
+      await owner.query(`drop owned by ${pg.escapeIdentifier(login)}`);
+      await owner.query(`drop role if exists ${pg.escapeIdentifier(login)}`);
+      await owner.end();
+    }
+  });
+
   it('is append-only for the runtime role: it may insert and select, never update or delete', async () => {
     const ownerUrl = inject('databaseUrl');
     const login = `cc_reads_test_${randomBytes(4).toString('hex')}`;

@@ -47,6 +47,25 @@ export interface CaseFilters {
   maxDaysPastDue?: number;
 }
 
+/** In the order the prepared lists name them. */
+const FILTER_KEYS = [
+  'stage',
+  'outcome',
+  'likelihood',
+  'tier',
+  'policyName',
+  'policyVersion',
+  'hand',
+  'branch',
+  'officerId',
+  'minDaysPastDue',
+  'maxDaysPastDue',
+] as const satisfies readonly (keyof CaseFilters)[];
+const LIST_KEYS = [...FILTER_KEYS, 'after'] as const;
+/** Combinations of list filters prepared by name (of 4,096). */
+const MAX_PREPARED_LISTS = 32;
+type ListKey = (typeof LIST_KEYS)[number];
+
 export interface EventPosition {
   episode: number;
   seq: number;
@@ -113,34 +132,57 @@ export function toCaseEventView(row: CaseEventRow): CaseEventView {
 
 /** Reads of the ledger (`cases`) and the business trail (`case_events`). */
 export function createCasesRepository(db: Database) {
+  // The ledger's reads are built once and prepared by name on each connection: building the
+  // query with its computed columns, and PostgreSQL's parsing and planning of it, cost more
+  // than the read itself.
+  const findCaseQuery = db.select(caseColumns).from(cases).where(eq(cases.caseId, sql.placeholder('caseId'))).prepare('cases_find');
+  const listCasesQueries = new Map<number, ReturnType<ReturnType<typeof listCasesQuery>['prepare']>>();
+  const listCasesQuery = (present: readonly ListKey[]) => {
+    const has = new Set(present);
+    const p = (name: string) => sql.placeholder(name);
+    const where: (SQL | undefined)[] = [
+      has.has('stage') ? eq(cases.stage, p('stage')) : undefined,
+      has.has('outcome') ? eq(cases.outcome, p('outcome')) : undefined,
+      has.has('likelihood') ? eq(cases.likelihood, p('likelihood')) : undefined,
+      has.has('tier') ? eq(cases.tier, p('tier')) : undefined,
+      has.has('policyName') ? eq(cases.policyName, p('policyName')) : undefined,
+      has.has('policyVersion') ? eq(cases.policyVersion, p('policyVersion')) : undefined,
+      has.has('hand') ? eq(cases.hand, p('hand')) : undefined,
+      has.has('branch') ? eq(cases.branch, p('branch')) : undefined,
+      has.has('officerId') ? eq(cases.officerId, p('officerId')) : undefined,
+      has.has('minDaysPastDue') ? sql`${daysPastDueSql} >= ${p('minDaysPastDue')}` : undefined,
+      has.has('maxDaysPastDue') ? sql`${daysPastDueSql} <= ${p('maxDaysPastDue')}` : undefined,
+      has.has('after') ? gt(cases.caseId, p('after')) : undefined,
+    ];
+    return db
+      .select(caseColumns)
+      .from(cases)
+      .where(and(...where))
+      .orderBy(asc(cases.caseId))
+      .limit(p('limit'));
+  };
+
   return {
     async findCase(caseId: string): Promise<CaseRow | undefined> {
-      const [row] = await db.select(caseColumns).from(cases).where(eq(cases.caseId, caseId));
+      const [row] = await findCaseQuery.execute({ caseId });
       return row;
     },
 
     /** A page of cases in case id order after `afterCaseId`; `limit + 1` rows tell if more follow. */
     async listCases(filters: CaseFilters, afterCaseId: string | null, limit: number): Promise<CaseRow[]> {
-      const where: (SQL | undefined)[] = [
-        filters.stage !== undefined ? eq(cases.stage, filters.stage) : undefined,
-        filters.outcome !== undefined ? eq(cases.outcome, filters.outcome) : undefined,
-        filters.likelihood !== undefined ? eq(cases.likelihood, filters.likelihood) : undefined,
-        filters.tier !== undefined ? eq(cases.tier, filters.tier) : undefined,
-        filters.policyName !== undefined ? eq(cases.policyName, filters.policyName) : undefined,
-        filters.policyVersion !== undefined ? eq(cases.policyVersion, filters.policyVersion) : undefined,
-        filters.hand !== undefined ? eq(cases.hand, filters.hand) : undefined,
-        filters.branch !== undefined ? eq(cases.branch, filters.branch) : undefined,
-        filters.officerId !== undefined ? eq(cases.officerId, filters.officerId) : undefined,
-        filters.minDaysPastDue !== undefined ? sql`${daysPastDueSql} >= ${filters.minDaysPastDue}` : undefined,
-        filters.maxDaysPastDue !== undefined ? sql`${daysPastDueSql} <= ${filters.maxDaysPastDue}` : undefined,
-        afterCaseId !== null ? gt(cases.caseId, afterCaseId) : undefined,
-      ];
-      return db
-        .select(caseColumns)
-        .from(cases)
-        .where(and(...where))
-        .orderBy(asc(cases.caseId))
-        .limit(limit + 1);
+      const values: Record<string, unknown> = { limit: limit + 1 };
+      for (const key of FILTER_KEYS) if (filters[key] !== undefined) values[key] = filters[key];
+      if (afterCaseId !== null) values.after = afterCaseId;
+      const present = LIST_KEYS.filter((key) => key in values);
+      // A statement per combination of filters (a bit each), named within PostgreSQL's 63 bytes.
+      // Each named one holds memory in every connection: the first few combinations (the ones
+      // clients use) are prepared, any others built and planned per request.
+      const mask = LIST_KEYS.reduce((m, key, i) => (key in values ? m | (1 << i) : m), 0);
+      let prepared = listCasesQueries.get(mask);
+      if (!prepared && listCasesQueries.size < MAX_PREPARED_LISTS) {
+        listCasesQueries.set(mask, (prepared = listCasesQuery(present).prepare(`cases_list_${mask}`)));
+      }
+      return prepared ? prepared.execute(values) : listCasesQuery(present).execute(values);
     },
 
     /** The business trail, oldest first, after a position; `limit + 1` rows tell if more follow. */
