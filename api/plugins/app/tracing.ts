@@ -4,10 +4,11 @@
  * Each route's handler runs inside the span's context, so the Temporal client's spans (and,
  * through Temporal's headers, the workflow's and the activities') join the request's trace.
  *
- * Without a registered tracer provider (tracing.ts: no OTEL_EXPORTER_OTLP_ENDPOINT) the spans are
- * the API's no-op ones and this costs next to nothing.
+ * Without a tracer provider registered before the app is built (tracing.ts: no
+ * OTEL_EXPORTER_OTLP_ENDPOINT) every span would be a no-op: the hooks are left out, which the
+ * ledger's reads measured at about 3% of the API's CPU (bench:reads).
  */
-import { context, propagation, ROOT_CONTEXT, type Context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, propagation, ProxyTracerProvider, ROOT_CONTEXT, type Context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { FastifyPluginAsync, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import fp from 'fastify-plugin';
 
@@ -24,7 +25,16 @@ export function requestTraceContext(request: FastifyRequest): Context | undefine
   return traces.get(request)?.context;
 }
 
+/** The provider the API answers with while none is registered. */
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+function tracerRegistered(): boolean {
+  const provider = trace.getTracerProvider();
+  return (provider instanceof ProxyTracerProvider ? provider.getDelegate() : provider) !== NOOP_PROVIDER;
+}
+
 const tracing: FastifyPluginAsync = async (fastify) => {
+  if (!tracerRegistered()) return;
   // Before any route is added (the plugin is registered ahead of the routes).
   fastify.addHook('onRoute', (route) => {
     const handler = route.handler as RouteHandlerMethod;
