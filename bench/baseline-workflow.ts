@@ -37,10 +37,12 @@ export async function minimalWorkflow({ timerWakes, timerMs }: { timerWakes: num
     await markByActivity(wakes);
     return wakes;
   });
+  // Pokes counted from the start: an update-with-start's poke lands before the loop first waits.
+  let seen = 0;
   for (;;) {
-    const seen = pokes;
     if (wakes < timerWakes) await condition(() => pokes > seen, timerMs);
     else await condition(() => pokes > seen);
+    seen = pokes;
     await mark(wakes);
     wakes++;
   }
