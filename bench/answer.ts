@@ -16,25 +16,22 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import { fileURLToPath } from 'node:url';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { buildApp } from '../api/app';
 import { signToken } from '../api/auth/tokens';
 import { loadConfig } from '../config';
 import { createDatabase } from '../db/client';
 import { latestPolicy } from '../db/policies';
 import { createLogger } from '../logger';
-import { dataConverterFrom } from '../temporal/codec';
 import { openCase } from '../temporal/open-case';
-import { WORKFLOWS_PATH, createCaseWorker } from '../worker';
 import { OFFICER, SYSTEM, daysAgo, newLoan } from '../test/support/fixtures';
-import { minimalWorkflow, pokeByActivityUpdate, pokeUpdate, type BaselineActivities } from './baseline-workflow';
+import { minimalWorkflow, pokeByActivityUpdate, pokeUpdate } from './baseline-workflow';
 import { envInt, machineLines, met, quantile, writeSection } from './common';
 import { Cleanups, createBenchDatabase, startTemporal } from './services';
+import { startBenchWorkers } from './workers';
 
-const BASELINE_WORKFLOW_PATH = fileURLToPath(new URL('./baseline-workflow.ts', import.meta.url));
 const SETTINGS = {
   payments: envInt('BENCH_ANSWER_PAYMENTS', 200),
   cases: envInt('BENCH_ANSWER_CASES', 10),
@@ -84,35 +81,7 @@ async function main(): Promise<void> {
     cleanups.push('database pool', () => handle.close());
     const { db } = handle;
     const quiet = createLogger('silent');
-    log('bundling the case workflows and the minimal workflow…');
-    const [caseBundle, baselineBundle] = await Promise.all([
-      bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet as never }),
-      bundleWorkflowCode({ workflowsPath: BASELINE_WORKFLOW_PATH, logger: quiet as never }),
-    ]);
-    const dataConverter = dataConverterFrom(process.env);
-    const client = new Client({ connection: temporal.env.connection, dataConverter });
-    const taskQueue = `bench-answer-${randomUUID()}`;
-    const baselineQueue = `bench-minimal-${randomUUID()}`;
-    const caseWorkers = await createCaseWorker({
-      connection: temporal.env.nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      db,
-      logger: quiet,
-      sweepIntervalMs: 0,
-      workflowBundle: caseBundle,
-      shutdownGraceTime: '5s',
-      dataConverter,
-    });
-    const baselineActivities: BaselineActivities = { mark: async () => undefined };
-    const baselineWorker = await Worker.create({
-      connection: temporal.env.nativeConnection,
-      namespace: 'default',
-      taskQueue: baselineQueue,
-      workflowBundle: baselineBundle,
-      activities: baselineActivities,
-      dataConverter,
-    });
+    const { client, taskQueue, baselineQueue, runWhile } = await startBenchWorkers(temporal, db, 'answer', log);
     const app = await buildApp({ config: { ...config, TEMPORAL_TASK_QUEUE: taskQueue }, db, temporal: client, logger: quiet });
     cleanups.push('API', () => app.close());
     const authorization = `Bearer ${signToken(config.JWT_SECRET, { role: OFFICER.role as 'officer', sub: OFFICER.sub, branch: 'BR01' }, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE })}`;
@@ -129,75 +98,73 @@ async function main(): Promise<void> {
       return { commits: Number(r.commits), inserted: Number(r.inserted), updated: Number(r.updated), deleted: Number(r.deleted) };
     };
 
-    const measured = await caseWorkers.runUntil(() =>
-      baselineWorker.runUntil(async () => {
-        const policy = (await latestPolicy(db, 'standard'))!;
-        log(`opening ${SETTINGS.cases} cases and starting ${SETTINGS.cases} minimal workflows…`);
-        const caseIds: string[] = [];
-        const recovered = new Map<string, number>();
-        for (let i = 0; i < SETTINGS.cases; i++) {
-          const opened = await openCase(client, db, taskQueue, { requestId: randomUUID(), by: SYSTEM, loan: newLoan({ overdueSince: daysAgo(3) }), policy });
-          caseIds.push(opened.case.caseId);
-          recovered.set(opened.case.caseId, opened.case.recovered);
-        }
-        const minimal: WorkflowHandle[] = [];
-        for (let i = 0; i < SETTINGS.cases; i++) {
-          minimal.push(
-            await client.workflow.start(minimalWorkflow, { taskQueue: baselineQueue, workflowId: `bench-answer-minimal-${randomUUID()}`, args: [{ timerWakes: 0, timerMs: 1 }] }),
-          );
-        }
-        cleanups.push('minimal workflows', () => Promise.all(minimal.map((h) => h.terminate('benchmark done').catch(() => undefined))));
+    const measured = await runWhile(async () => {
+      const policy = (await latestPolicy(db, 'standard'))!;
+      log(`opening ${SETTINGS.cases} cases and starting ${SETTINGS.cases} minimal workflows…`);
+      const caseIds: string[] = [];
+      const recovered = new Map<string, number>();
+      for (let i = 0; i < SETTINGS.cases; i++) {
+        const opened = await openCase(client, db, taskQueue, { requestId: randomUUID(), by: SYSTEM, loan: newLoan({ overdueSince: daysAgo(3) }), policy });
+        caseIds.push(opened.case.caseId);
+        recovered.set(opened.case.caseId, opened.case.recovered);
+      }
+      const minimal: WorkflowHandle[] = [];
+      for (let i = 0; i < SETTINGS.cases; i++) {
+        minimal.push(
+          await client.workflow.start(minimalWorkflow, { taskQueue: baselineQueue, workflowId: `bench-answer-minimal-${randomUUID()}`, args: [{ timerWakes: 0, timerMs: 1 }] }),
+        );
+      }
+      cleanups.push('minimal workflows', () => Promise.all(minimal.map((h) => h.terminate('benchmark done').catch(() => undefined))));
 
-        const payment = async (i: number): Promise<number> => {
-          const caseId = caseIds[i % caseIds.length]!;
-          const t0 = performance.now();
-          const res = await app.inject({
-            method: 'POST',
-            url: `/v1/cases/${caseId}/payments`,
-            headers: { authorization, 'idempotency-key': randomUUID() },
-            payload: { amount: AMOUNT, paidAt: new Date().toISOString(), reference: `BENCH-${i}-${randomUUID().slice(0, 8)}` },
-          });
-          const ms = performance.now() - t0;
-          if (res.statusCode !== 200) throw new Error(`payment ${i} on ${caseId}: ${res.statusCode} ${res.body}`);
-          const shown = (res.json() as { recovered: number }).recovered;
-          // The answer must show this payment in the ledger, not an earlier state.
-          if (shown !== recovered.get(caseId)! + AMOUNT) throw new Error(`payment ${i}: the answer shows recovered ${shown}, expected ${recovered.get(caseId)! + AMOUNT}`);
-          recovered.set(caseId, shown);
-          return ms;
-        };
-        const rawUpdate = async (i: number): Promise<number> => {
-          const t0 = performance.now();
-          await minimal[i % minimal.length]!.executeUpdate(pokeUpdate, { updateId: randomUUID() });
-          return performance.now() - t0;
-        };
-        const activityUpdate = async (i: number): Promise<number> => {
-          const t0 = performance.now();
-          await minimal[i % minimal.length]!.executeUpdate(pokeByActivityUpdate, { updateId: randomUUID() });
-          return performance.now() - t0;
-        };
-        log(`warming up (${WARM_UP} of each)…`);
-        for (let i = 0; i < WARM_UP; i++) {
-          await payment(i);
-          await rawUpdate(i);
-          await activityUpdate(i);
-        }
-        const writesBefore = await databaseWrites();
-        log(`${SETTINGS.payments} payments and as many raw updates, alternating…`);
-        const payments: number[] = [];
-        const updates: number[] = [];
-        const activityUpdates: number[] = [];
-        for (let i = 0; i < SETTINGS.payments; i++) {
-          payments.push(await payment(WARM_UP + i));
-          updates.push(await rawUpdate(WARM_UP + i));
-          activityUpdates.push(await activityUpdate(WARM_UP + i));
-          if ((i + 1) % 50 === 0) log(`${i + 1}/${SETTINGS.payments}`);
-        }
-        const writesAfter = await databaseWrites();
-        const writes = Object.fromEntries(Object.entries(writesAfter).map(([k, v]) => [k, (v - writesBefore[k as keyof typeof writesBefore]) / SETTINGS.payments])) as typeof writesAfter;
-        const spans = serverSpans((await client.workflow.getHandle(caseIds[0]!).fetchHistory()).events ?? []);
-        return { payments, updates, activityUpdates, writes, spans };
-      }),
-    );
+      const payment = async (i: number): Promise<number> => {
+        const caseId = caseIds[i % caseIds.length]!;
+        const t0 = performance.now();
+        const res = await app.inject({
+          method: 'POST',
+          url: `/v1/cases/${caseId}/payments`,
+          headers: { authorization, 'idempotency-key': randomUUID() },
+          payload: { amount: AMOUNT, paidAt: new Date().toISOString(), reference: `BENCH-${i}-${randomUUID().slice(0, 8)}` },
+        });
+        const ms = performance.now() - t0;
+        if (res.statusCode !== 200) throw new Error(`payment ${i} on ${caseId}: ${res.statusCode} ${res.body}`);
+        const shown = (res.json() as { recovered: number }).recovered;
+        // The answer must show this payment in the ledger, not an earlier state.
+        if (shown !== recovered.get(caseId)! + AMOUNT) throw new Error(`payment ${i}: the answer shows recovered ${shown}, expected ${recovered.get(caseId)! + AMOUNT}`);
+        recovered.set(caseId, shown);
+        return ms;
+      };
+      const rawUpdate = async (i: number): Promise<number> => {
+        const t0 = performance.now();
+        await minimal[i % minimal.length]!.executeUpdate(pokeUpdate, { updateId: randomUUID() });
+        return performance.now() - t0;
+      };
+      const activityUpdate = async (i: number): Promise<number> => {
+        const t0 = performance.now();
+        await minimal[i % minimal.length]!.executeUpdate(pokeByActivityUpdate, { updateId: randomUUID() });
+        return performance.now() - t0;
+      };
+      log(`warming up (${WARM_UP} of each)…`);
+      for (let i = 0; i < WARM_UP; i++) {
+        await payment(i);
+        await rawUpdate(i);
+        await activityUpdate(i);
+      }
+      const writesBefore = await databaseWrites();
+      log(`${SETTINGS.payments} payments and as many raw updates, alternating…`);
+      const payments: number[] = [];
+      const updates: number[] = [];
+      const activityUpdates: number[] = [];
+      for (let i = 0; i < SETTINGS.payments; i++) {
+        payments.push(await payment(WARM_UP + i));
+        updates.push(await rawUpdate(WARM_UP + i));
+        activityUpdates.push(await activityUpdate(WARM_UP + i));
+        if ((i + 1) % 50 === 0) log(`${i + 1}/${SETTINGS.payments}`);
+      }
+      const writesAfter = await databaseWrites();
+      const writes = Object.fromEntries(Object.entries(writesAfter).map(([k, v]) => [k, (v - writesBefore[k as keyof typeof writesBefore]) / SETTINGS.payments])) as typeof writesAfter;
+      const spans = serverSpans((await client.workflow.getHandle(caseIds[0]!).fetchHistory()).events ?? []);
+      return { payments, updates, activityUpdates, writes, spans };
+    });
 
     const p = (xs: number[], q: number) => quantile(xs, q);
     const median = { payment: p(measured.payments, 0.5), update: p(measured.updates, 0.5) };

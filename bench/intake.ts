@@ -22,9 +22,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { Client } from '@temporalio/client';
-import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { sql } from 'drizzle-orm';
 import { buildApp } from '../api/app';
 import { signToken } from '../api/auth/tokens';
@@ -36,16 +34,14 @@ import { latestPolicy } from '../db/policies';
 import { cases } from '../db/schema';
 import { workflowIdForLoan, type CaseIntake, type LoanIntake } from '../domain';
 import { createLogger } from '../logger';
-import { dataConverterFrom } from '../temporal/codec';
 import { startCase } from '../temporal/open-case';
-import { WORKFLOWS_PATH, createCaseWorker } from '../worker';
 import type { IntakeCounts } from '../api/schemas/intake';
-import { minimalWorkflow, type BaselineActivities } from './baseline-workflow';
+import { minimalWorkflow } from './baseline-workflow';
 import { Cleanups, createBenchDatabase, startTemporal } from './services';
+import { startBenchWorkers } from './workers';
 import { RESULTS_PATH, envInt, writeSection } from './common';
 import { daysAgo, newLoan } from '../test/support/fixtures';
 
-const BASELINE_WORKFLOW_PATH = fileURLToPath(new URL('./baseline-workflow.ts', import.meta.url));
 const GOAL_RATIO = 0.9;
 const RAW_MINIMAL = 'raw `client.workflow.start` (minimal workflow)';
 const RAW_CASES = 'raw `client.workflow.start` of the case workflow (other new loans, parties stored beforehand)';
@@ -166,35 +162,7 @@ async function main(): Promise<void> {
     cleanups.push('database pool', () => handle.close());
     const { db } = handle;
     const quiet = createLogger('silent');
-    log('bundling the case workflows and the minimal workflow…');
-    const [caseBundle, baselineBundle] = await Promise.all([
-      bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet as never }),
-      bundleWorkflowCode({ workflowsPath: BASELINE_WORKFLOW_PATH, logger: quiet as never }),
-    ]);
-    const dataConverter = dataConverterFrom(process.env);
-    const client = new Client({ connection: temporal.env.connection, dataConverter });
-    const taskQueue = `bench-intake-${randomUUID()}`;
-    const baselineQueue = `bench-minimal-${randomUUID()}`;
-    const caseWorkers = await createCaseWorker({
-      connection: temporal.env.nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      db,
-      logger: quiet,
-      sweepIntervalMs: 0,
-      workflowBundle: caseBundle,
-      shutdownGraceTime: '5s',
-      dataConverter,
-    });
-    const baselineActivities: BaselineActivities = { mark: async () => undefined };
-    const baselineWorker = await Worker.create({
-      connection: temporal.env.nativeConnection,
-      namespace: 'default',
-      taskQueue: baselineQueue,
-      workflowBundle: baselineBundle,
-      activities: baselineActivities,
-      dataConverter,
-    });
+    const { client, taskQueue, baselineQueue, runWhile } = await startBenchWorkers(temporal, db, 'intake', log);
 
     const config = loadConfig({ ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '100000000' });
     const app = await buildApp({ config: { ...config, TEMPORAL_TASK_QUEUE: taskQueue }, db, temporal: client, logger: quiet });
@@ -202,100 +170,98 @@ async function main(): Promise<void> {
     const authorization = `Bearer ${signToken(config.JWT_SECRET, { role: 'system', sub: 'core-banking' }, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE })}`;
 
     let ledgerSeconds = NaN;
-    const measures = await caseWorkers.runUntil(() =>
-      baselineWorker.runUntil(async () => {
-        const { prefix, rows: list } = overdueList(SETTINGS.rows);
-        const results: Measure[] = [];
-        const deps = { db, temporal: client, taskQueue, householdKey: DEVELOPMENT_HOUSEHOLD_KEY, concurrency: SETTINGS.concurrency };
-        const caller = { sub: 'bench', role: 'system' as const, branch: null };
-        // Uncounted: the first cases pay for the worker's cold start (bundle load, JIT, pools).
-        const warmUp = overdueList(Math.min(100, Math.ceil(SETTINGS.rows / 10)));
-        log(`warming up with ${warmUp.rows.length} cases…`);
-        await takeIntake(deps, { runId: `bench-warm-up-${randomUUID()}`, source: 'api', file: null, caller, rows: warmUp.rows });
-        await untilInLedger(db, warmUp.prefix, warmUp.rows.length, log);
+    const measures = await runWhile(async () => {
+      const { prefix, rows: list } = overdueList(SETTINGS.rows);
+      const results: Measure[] = [];
+      const deps = { db, temporal: client, taskQueue, householdKey: DEVELOPMENT_HOUSEHOLD_KEY, concurrency: SETTINGS.concurrency };
+      const caller = { sub: 'bench', role: 'system' as const, branch: null };
+      // Uncounted: the first cases pay for the worker's cold start (bundle load, JIT, pools).
+      const warmUp = overdueList(Math.min(100, Math.ceil(SETTINGS.rows / 10)));
+      log(`warming up with ${warmUp.rows.length} cases…`);
+      await takeIntake(deps, { runId: `bench-warm-up-${randomUUID()}`, source: 'api', file: null, caller, rows: warmUp.rows });
+      await untilInLedger(db, warmUp.prefix, warmUp.rows.length, log);
 
-        log('raw starts of the minimal workflow…');
-        let startedMs = Date.now();
-        const report = progress('raw starts', log, startedMs);
-        let done = 0;
-        await inPool(list, SETTINGS.concurrency, async (row) => {
-          await client.workflow.start(minimalWorkflow, {
-            taskQueue: baselineQueue,
-            workflowId: `minimal-${String(row.loanId)}`,
-            args: [{ timerWakes: 0, timerMs: 1 }],
-          });
-          report(++done, list.length);
+      log('raw starts of the minimal workflow…');
+      let startedMs = Date.now();
+      const report = progress('raw starts', log, startedMs);
+      let done = 0;
+      await inPool(list, SETTINGS.concurrency, async (row) => {
+        await client.workflow.start(minimalWorkflow, {
+          taskQueue: baselineQueue,
+          workflowId: `minimal-${String(row.loanId)}`,
+          args: [{ timerWakes: 0, timerMs: 1 }],
         });
-        results.push(measure(RAW_MINIMAL, list.length, startedMs));
+        report(++done, list.length);
+      });
+      results.push(measure(RAW_MINIMAL, list.length, startedMs));
 
-        // The same case workflow the intake opens, started raw: the cases' work after the start
-        // weighs on this baseline as on the intake.
-        const raw = overdueList(SETTINGS.rows);
-        const policy = (await latestPolicy(db, 'standard'))!;
-        const intakes = raw.rows.map((row): CaseIntake => {
-          const { overdueAmount, ...facts } = row as Record<string, unknown> & { overdueAmount: number };
-          return { requestId: randomUUID(), by: { sub: 'bench', role: 'system' }, loan: { ...(facts as unknown as LoanIntake), overdue: overdueAmount, officerId: 'officer-bench' }, policy, episode: 1 };
-        });
-        for (let i = 0; i < intakes.length; i += 500) {
-          await storeCasesParties(db, intakes.slice(i, i + 500).map((c) => ({ caseId: workflowIdForLoan(c.loan.loanId), parties: { borrower: c.loan.borrower, guarantors: c.loan.guarantors } })));
-        }
-        log('raw starts of the case workflow…');
-        startedMs = Date.now();
-        const reportCases = progress('raw case starts', log, startedMs);
-        done = 0;
-        await inPool(intakes, SETTINGS.concurrency, async (intake) => {
-          if ((await startCase(client, taskQueue, intake)) !== 'started') throw new Error(`${intake.loan.loanId} was running already`);
-          reportCases(++done, intakes.length);
-        });
-        results.push(measure(RAW_CASES, intakes.length, startedMs));
-        log('until those cases are all in the ledger (so that the intake starts on a quiet worker)…');
-        await untilInLedger(db, raw.prefix, intakes.length, log);
-        await settle(db, log);
+      // The same case workflow the intake opens, started raw: the cases' work after the start
+      // weighs on this baseline as on the intake.
+      const raw = overdueList(SETTINGS.rows);
+      const policy = (await latestPolicy(db, 'standard'))!;
+      const intakes = raw.rows.map((row): CaseIntake => {
+        const { overdueAmount, ...facts } = row as Record<string, unknown> & { overdueAmount: number };
+        return { requestId: randomUUID(), by: { sub: 'bench', role: 'system' }, loan: { ...(facts as unknown as LoanIntake), overdue: overdueAmount, officerId: 'officer-bench' }, policy, episode: 1 };
+      });
+      for (let i = 0; i < intakes.length; i += 500) {
+        await storeCasesParties(db, intakes.slice(i, i + 500).map((c) => ({ caseId: workflowIdForLoan(c.loan.loanId), parties: { borrower: c.loan.borrower, guarantors: c.loan.guarantors } })));
+      }
+      log('raw starts of the case workflow…');
+      startedMs = Date.now();
+      const reportCases = progress('raw case starts', log, startedMs);
+      done = 0;
+      await inPool(intakes, SETTINGS.concurrency, async (intake) => {
+        if ((await startCase(client, taskQueue, intake)) !== 'started') throw new Error(`${intake.loan.loanId} was running already`);
+        reportCases(++done, intakes.length);
+      });
+      results.push(measure(RAW_CASES, intakes.length, startedMs));
+      log('until those cases are all in the ledger (so that the intake starts on a quiet worker)…');
+      await untilInLedger(db, raw.prefix, intakes.length, log);
+      await settle(db, log);
 
-        // The intake's own cost: the same path for loans of their own on a task queue no worker
-        // polls, so that no case runs beside it (their cases wait, and go with the dev server).
-        const queued = overdueList(SETTINGS.rows);
-        log('intake with no case worker running (cases left queued)…');
-        startedMs = Date.now();
-        const alone = await takeIntake(
-          { ...deps, taskQueue: `bench-unpolled-${randomUUID()}` },
-          { runId: `bench-${randomUUID()}`, source: 'api', file: null, caller, rows: queued.rows, onProgress: progress('intake, no worker', log, startedMs) },
-        );
-        results.push(measure(QUEUED_ONLY, queued.rows.length, startedMs, alone.counts));
+      // The intake's own cost: the same path for loans of their own on a task queue no worker
+      // polls, so that no case runs beside it (their cases wait, and go with the dev server).
+      const queued = overdueList(SETTINGS.rows);
+      log('intake with no case worker running (cases left queued)…');
+      startedMs = Date.now();
+      const alone = await takeIntake(
+        { ...deps, taskQueue: `bench-unpolled-${randomUUID()}` },
+        { runId: `bench-${randomUUID()}`, source: 'api', file: null, caller, rows: queued.rows, onProgress: progress('intake, no worker', log, startedMs) },
+      );
+      results.push(measure(QUEUED_ONLY, queued.rows.length, startedMs, alone.counts));
 
-        log('intake of the list (every row a new loan)…');
-        startedMs = Date.now();
-        const first = await takeIntake(deps, { runId: `bench-${randomUUID()}`, source: 'api', file: null, caller, rows: list, onProgress: progress('intake', log, startedMs) });
-        results.push(measure(NEW_LOANS, list.length, startedMs, first.counts));
-        if (first.counts.created !== list.length) throw new Error(`intake created ${first.counts.created} of ${list.length}: ${JSON.stringify(first.results.find((r) => r.outcome !== 'created'))}`);
-        log('until every opened case is in the ledger…');
-        await untilInLedger(db, prefix, list.length, log);
-        ledgerSeconds = (Date.now() - startedMs) / 1000;
-        log(`every case in the ledger ${ledgerSeconds.toFixed(1)} s after the intake began`);
+      log('intake of the list (every row a new loan)…');
+      startedMs = Date.now();
+      const first = await takeIntake(deps, { runId: `bench-${randomUUID()}`, source: 'api', file: null, caller, rows: list, onProgress: progress('intake', log, startedMs) });
+      results.push(measure(NEW_LOANS, list.length, startedMs, first.counts));
+      if (first.counts.created !== list.length) throw new Error(`intake created ${first.counts.created} of ${list.length}: ${JSON.stringify(first.results.find((r) => r.outcome !== 'created'))}`);
+      log('until every opened case is in the ledger…');
+      await untilInLedger(db, prefix, list.length, log);
+      ledgerSeconds = (Date.now() - startedMs) / 1000;
+      log(`every case in the ledger ${ledgerSeconds.toFixed(1)} s after the intake began`);
 
-        await settle(db, log);
-        log('the same list again (every row a repeat)…');
-        startedMs = Date.now();
-        const second = await takeIntake(deps, { runId: `bench-${randomUUID()}`, source: 'api', file: null, caller, rows: list, onProgress: progress('repeat', log, startedMs) });
-        results.push(measure('the same list again, every row a repeat', list.length, startedMs, second.counts));
+      await settle(db, log);
+      log('the same list again (every row a repeat)…');
+      startedMs = Date.now();
+      const second = await takeIntake(deps, { runId: `bench-${randomUUID()}`, source: 'api', file: null, caller, rows: list, onProgress: progress('repeat', log, startedMs) });
+      results.push(measure('the same list again, every row a repeat', list.length, startedMs, second.counts));
 
-        // An officer (or the core system) opening one case at a time, each request answered with
-        // the case in the ledger (update-with-start, the first batch written by the API).
-        const singles = overdueList(SETTINGS.single);
-        log(`${singles.rows.length} loans through \`POST /v1/cases\`…`);
-        startedMs = Date.now();
-        const reportSingle = progress('POST /v1/cases', log, startedMs);
-        done = 0;
-        await inPool(singles.rows, SETTINGS.concurrency, async (row) => {
-          const { overdueAmount, ...facts } = row as Record<string, unknown> & { overdueAmount: number };
-          const res = await app.inject({ method: 'POST', url: '/v1/cases', headers: { authorization, 'idempotency-key': randomUUID() }, payload: { ...facts, overdue: overdueAmount } });
-          if (res.statusCode !== 201) throw new Error(`POST /v1/cases answered ${res.statusCode}: ${res.body}`);
-          reportSingle(++done, singles.rows.length);
-        });
-        results.push(measure(SINGLE, singles.rows.length, startedMs));
-        return results;
-      }),
-    );
+      // An officer (or the core system) opening one case at a time, each request answered with
+      // the case in the ledger (update-with-start, the first batch written by the API).
+      const singles = overdueList(SETTINGS.single);
+      log(`${singles.rows.length} loans through \`POST /v1/cases\`…`);
+      startedMs = Date.now();
+      const reportSingle = progress('POST /v1/cases', log, startedMs);
+      done = 0;
+      await inPool(singles.rows, SETTINGS.concurrency, async (row) => {
+        const { overdueAmount, ...facts } = row as Record<string, unknown> & { overdueAmount: number };
+        const res = await app.inject({ method: 'POST', url: '/v1/cases', headers: { authorization, 'idempotency-key': randomUUID() }, payload: { ...facts, overdue: overdueAmount } });
+        if (res.statusCode !== 201) throw new Error(`POST /v1/cases answered ${res.statusCode}: ${res.body}`);
+        reportSingle(++done, singles.rows.length);
+      });
+      results.push(measure(SINGLE, singles.rows.length, startedMs));
+      return results;
+    });
 
     const lines = table(measures, ledgerSeconds);
     console.log('');
