@@ -87,7 +87,7 @@ export function updateIdFor(updateName: string, requestId: string): string {
  * Sends an officer's message as an update whose id is the request id: Temporal answers a retry
  * with the first answer, and the case drops a request id it applied in an earlier run.
  */
-export async function sendMessage<M extends MessageMeta>(
+async function sendMessage<M extends MessageMeta>(
   client: Client,
   caseId: string,
   update: UpdateDefinition<MessageResult, [M]>,
