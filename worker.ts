@@ -40,6 +40,19 @@ import { startTracing } from './tracing';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
+/**
+ * How workflow code is bundled, here and wherever a bundle is prebuilt (tests, benchmarks).
+ * The workflow modules are preloaded into each reusable V8 context and shared by every workflow
+ * it runs. Otherwise the SDK evaluates the whole module graph again for each workflow, and every
+ * cached case carried its own copy of it: about 250 KiB (bench/scale.ts). Sharing is safe
+ * because these modules keep no state at module level; a case's state lives in its workflow
+ * function's scope. The SDK deep-freezes shared modules, so a module that writes to its own
+ * top-level objects fails at once (docs/upgrading-workflows.md).
+ */
+export function workflowBundleOptions(workflowsPath = WORKFLOWS_PATH): { workflowsPath: string; preloadModules: string[] } {
+  return { workflowsPath, preloadModules: [workflowsPath] };
+}
+
 export interface CaseWorkerOptions {
   connection: NativeConnection;
   namespace: string;
@@ -91,7 +104,7 @@ export interface CaseWorkers {
 export async function createCaseWorker(options: CaseWorkerOptions): Promise<CaseWorkers> {
   const source = options.workflowBundle
     ? { workflowBundle: options.workflowBundle }
-    : { workflowsPath: WORKFLOWS_PATH };
+    : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: workflowBundleOptions().preloadModules } };
   const activities = createActivities({
     db: options.db,
     logger: options.logger,

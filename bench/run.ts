@@ -49,7 +49,7 @@ import {
 import { createLogger } from '../logger';
 import { dataConverterFrom } from '../temporal/codec';
 import { openCase } from '../temporal/open-case';
-import { WORKFLOWS_PATH, createCaseWorker } from '../worker';
+import { createCaseWorker, workflowBundleOptions } from '../worker';
 import { minimalWorkflow, pokeSignal, pokeUpdate, wakesQuery, type BaselineActivities } from './baseline-workflow';
 import { armedTimers, countByType, shortName, splitWakes, wakeShapes, type Wake } from './history';
 import { LIFECYCLE, dayOf, measureLifecycle, type LifecycleResult, type LifecycleRun } from './lifecycle';
@@ -730,8 +730,8 @@ async function main(): Promise<void> {
     log('bundling the case workflows and the minimal workflow…');
     const quietLogger = createLogger('silent');
     const [caseBundle, baselineBundle] = await Promise.all([
-      bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger as never }),
-      bundleWorkflowCode({ workflowsPath: BASELINE_WORKFLOW_PATH, logger: quietLogger as never }),
+      bundleWorkflowCode({ ...workflowBundleOptions(), logger: quietLogger as never }),
+      bundleWorkflowCode({ ...workflowBundleOptions(BASELINE_WORKFLOW_PATH), logger: quietLogger as never }),
     ]);
     const { nativeConnection } = temporal.env;
     // The service's own data converter, so that the case measured is the one production runs.

@@ -17,7 +17,8 @@
  *   BENCH_SCALE_CASES=10000 BENCH_SCALE_ESCALATING=1000 npm run bench:scale   # the issue's sizes
  *
  * Tunables (environment): BENCH_SCALE_CASES (N, 2000), BENCH_SCALE_ESCALATING (M, 300),
- * BENCH_SCALE_CONCURRENCY (16 cases opened at a time).
+ * BENCH_SCALE_CONCURRENCY (16 cases opened at a time), BENCH_SCALE_MALLOC_ARENA_MAX (2, as the
+ * image runs the worker; 0 for glibc's default).
  *
  * The escalating cases run on a policy whose case day lasts 100 ms, hand 2 entering at day
  * 5,000 and the later hands a million days on. Each case's `overdueSince` is set, from the
@@ -44,7 +45,7 @@ import { createLogger } from '../logger';
 import { dataConverterFrom } from '../temporal/codec';
 import { openCase } from '../temporal/open-case';
 import { PROJECT_ROOT } from '../tools/project-paths';
-import { WORKFLOWS_PATH } from '../worker';
+import { workflowBundleOptions } from '../worker';
 import { SYSTEM, daysAgo, newLoan, testPolicy } from '../test/support/fixtures';
 import { minimalWorkflow, pokeUpdate } from './baseline-workflow';
 import { envInt, machineLines, met, writeSection } from './common';
@@ -56,6 +57,9 @@ const SETTINGS = {
   cases: envInt('BENCH_SCALE_CASES', 2_000),
   escalating: envInt('BENCH_SCALE_ESCALATING', 300),
   concurrency: envInt('BENCH_SCALE_CONCURRENCY', 16),
+  /** glibc's arenas in both kinds of worker process, as the image runs them (Dockerfile); 0
+   * leaves glibc's default (eight per core). */
+  mallocArenas: envInt('BENCH_SCALE_MALLOC_ARENA_MAX', 2),
 };
 const WARM_UP = 20;
 const GOALS = { memoryRatio: 2, escalationMs: 60_000, secondWorkerSpeedUp: 1.5 };
@@ -73,6 +77,7 @@ function spawnScaleWorker(settings: ScaleWorkerSettings): ScaleWorker {
   const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(PROJECT_ROOT, 'bench/scale-worker.ts'), JSON.stringify(settings)], {
     cwd: PROJECT_ROOT,
     stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, ...(SETTINGS.mallocArenas > 0 ? { MALLOC_ARENA_MAX: String(SETTINGS.mallocArenas) } : {}) },
   });
   const exited = once(child, 'exit');
   const waiting: ((report: MemoryReport) => void)[] = [];
@@ -148,8 +153,8 @@ async function main(): Promise<void> {
     log('bundling the case workflows and the minimal workflow…');
     const quiet = createLogger('silent');
     const [caseBundle, baselineBundle] = await Promise.all([
-      bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet as never }),
-      bundleWorkflowCode({ workflowsPath: BASELINE_WORKFLOW_PATH, logger: quiet as never }),
+      bundleWorkflowCode({ ...workflowBundleOptions(), logger: quiet as never }),
+      bundleWorkflowCode({ ...workflowBundleOptions(BASELINE_WORKFLOW_PATH), logger: quiet as never }),
     ]);
     const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-scale-'));
     cleanups.push('bundles', () => rm(dir, { recursive: true, force: true }));
@@ -311,6 +316,7 @@ async function main(): Promise<void> {
       ...machineLines([
         `- Temporal: ${temporal.cliVersion} (dev server, in memory); PostgreSQL ${database.version}, ${database.source}`,
         `- N = ${SETTINGS.cases}, M = ${SETTINGS.escalating}, ${SETTINGS.concurrency} opened at a time (BENCH_SCALE_CASES, BENCH_SCALE_ESCALATING, BENCH_SCALE_CONCURRENCY)`,
+        `- Worker processes run with ${SETTINGS.mallocArenas > 0 ? `MALLOC_ARENA_MAX=${SETTINGS.mallocArenas}, as the image runs them` : "glibc's default arenas"} (BENCH_SCALE_MALLOC_ARENA_MAX)`,
         ...(SETTINGS.cases < 10_000 || SETTINGS.escalating < 1_000 ? ["- **Smaller than the issue's 10,000 open cases and 1,000 escalating** (BENCH_SCALE_CASES=10000 BENCH_SCALE_ESCALATING=1000 for those)"] : []),
       ]),
       '',

@@ -9,7 +9,7 @@ import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import type { Database } from '../db/client';
 import { createLogger } from '../logger';
 import { dataConverterFrom } from '../temporal/codec';
-import { WORKFLOWS_PATH, createCaseWorker, type CaseWorkers } from '../worker';
+import { createCaseWorker, workflowBundleOptions, type CaseWorkers } from '../worker';
 import type { BaselineActivities } from './baseline-workflow';
 import type { BenchTemporal } from './services';
 
@@ -29,8 +29,8 @@ export async function startBenchWorkers(temporal: BenchTemporal, db: Database, n
   const quiet = createLogger('silent');
   log('bundling the case workflows and the minimal workflow…');
   const [caseBundle, baselineBundle] = await Promise.all([
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet as never }),
-    bundleWorkflowCode({ workflowsPath: BASELINE_WORKFLOW_PATH, logger: quiet as never }),
+    bundleWorkflowCode({ ...workflowBundleOptions(), logger: quiet as never }),
+    bundleWorkflowCode({ ...workflowBundleOptions(BASELINE_WORKFLOW_PATH), logger: quiet as never }),
   ]);
   const dataConverter = dataConverterFrom(process.env);
   const client = new Client({ connection: temporal.env.connection, dataConverter });

@@ -117,7 +117,11 @@ describe('an officer\'s payment', () => {
     const verified = await t.as(SUPERVISOR_BR01, { url: `/v1/cases/${caseId}/audit/verify` });
     expect(verified.statusCode, verified.body).toBe(200);
     expect(verified.json()).toMatchObject({ valid: true, firstBrokenLink: null });
-    await saveHistory('v8-answer-with-batch', await handle.fetchHistory());
+    // A case opened now records one patch marker, CASE_BASELINE_PATCH, for every patch before it.
+    const history = await handle.fetchHistory();
+    const markers = history.events!.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
+    expect(markers).toHaveLength(1);
+    await saveHistory('v9-case-baseline', history);
   });
 
   it('that meets an earlier batch on its way is answered after it, never written ahead of it', async () => {

@@ -163,7 +163,7 @@ describe('POST /v1/intake/overdue', () => {
     const asReported = (await caseStatesAsOf(t.database.db, tomorrow, toUpdate.branch)).find((s) => s.caseId === updateId);
     expect(asReported).toMatchObject({ overdue: 1_500_000, outstanding: toUpdate.outstanding });
     // A run that took a report: every later change to the case workflow must replay it.
-    await saveHistory('intake-arrears-reported', await h.client.workflow.getHandle(updateId).fetchHistory());
+    await saveHistory('v9-arrears-reported', await h.client.workflow.getHandle(updateId).fetchHistory());
     for (const loan of [badPhone, tooMuch]) {
       expect((await t.as(CORE, { url: `/v1/cases/case-${loan.loanId}` })).statusCode).toBe(404);
     }

@@ -183,7 +183,7 @@ describe('a watch when its loan goes overdue', () => {
     });
 
     await saveHistory('watch-handed-over', await h.client.workflow.getHandle(watchId).fetchHistory());
-    await saveHistory('v5-watch-linked', await h.client.workflow.getHandle(caseId).fetchHistory());
+    await saveHistory('v9-watch-linked', await h.client.workflow.getHandle(caseId).fetchHistory());
 
     // The loan is in recovery now: no new watch while its case is open.
     const refused = expectProblem(await post(SUPERVISOR_WANG, '/v1/watches', watchBody({ loanId: loan.loanId })), 409);

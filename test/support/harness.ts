@@ -7,7 +7,7 @@ import { deliveryTaskQueue } from '../../domain';
 import { createDatabase, type DatabaseHandle } from '../../db/client';
 import { createLogger } from '../../logger';
 import { DEVELOPMENT_KEY_ENTRY, DEVELOPMENT_KEY_ID, dataConverterFrom } from '../../temporal/codec';
-import { WORKFLOWS_PATH, createCaseWorker, type CaseWorkers } from '../../worker';
+import { createCaseWorker, workflowBundleOptions, type CaseWorkers } from '../../worker';
 import { useDatabaseFor } from './fixtures';
 
 /** The key a spawned `worker.ts` seals with: the production entry refuses the development key,
@@ -26,7 +26,7 @@ let bundle: ReturnType<typeof bundleWorkflowCode> | undefined;
 
 /** One workflow bundle per test file: bundling costs a second or two, workers are cheap. */
 export function workflowBundle(): ReturnType<typeof bundleWorkflowCode> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: createLogger('warn') as never });
+  bundle ??= bundleWorkflowCode({ ...workflowBundleOptions(), logger: createLogger('warn') as never });
   return bundle;
 }
 

@@ -136,6 +136,16 @@ export const PROJECTION_AFTER_TASK_PATCH = 'projection-after-task';
  * holds what the history does not. Runs recorded before answered after the activity. */
 export const ANSWER_WITH_BATCH_PATCH = 'answer-with-batch';
 
+/**
+ * A run that starts with this marker runs with every patch above except PARTIES_OUT_PATCH
+ * (which only a case still carrying parties asks for). It records one marker instead of up to
+ * eight, and each marker it no longer records saved the history two events and Temporal a
+ * visibility write. Runs recorded before it replay by their own markers, as they did. A patch
+ * added later is asked for as before. Code that predates this marker already refuses these
+ * runs, since they lack the markers it asks for at the first task.
+ */
+export const CASE_BASELINE_PATCH = 'case-baseline-2026-11';
+
 // The ledger must eventually hold every event: projection retries until PostgreSQL answers.
 // A data error is not retried (the activity fails non-retryably) and becomes an incident.
 const projectionOptions = {
@@ -199,12 +209,13 @@ function projectionRefusal(err: unknown): ApplicationFailure | undefined {
  */
 export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
   const info = workflowInfo();
-  let engine2 = patched(ENGINE_2_PATCH);
-  let planProposals = patched(PLAN_PROPOSALS_PATCH);
-  let arrearsByComponent = patched(ARREARS_BY_COMPONENT_PATCH);
-  let classifying = patched(CLASSIFICATION_PATCH);
-  let projectionAfterTask = patched(PROJECTION_AFTER_TASK_PATCH);
-  let answerWithBatch = patched(ANSWER_WITH_BATCH_PATCH);
+  const baseline = patched(CASE_BASELINE_PATCH);
+  let engine2 = baseline || patched(ENGINE_2_PATCH);
+  let planProposals = baseline || patched(PLAN_PROPOSALS_PATCH);
+  let arrearsByComponent = baseline || patched(ARREARS_BY_COMPONENT_PATCH);
+  let classifying = baseline || patched(CLASSIFICATION_PATCH);
+  let projectionAfterTask = baseline || patched(PROJECTION_AFTER_TASK_PATCH);
+  let answerWithBatch = baseline || patched(ANSWER_WITH_BATCH_PATCH);
   const entity =
     'opening' in input
       ? CaseEntity.open(input.opening, info.workflowId, info.firstExecutionRunId, Date.now(), { engine: engine2 ? 2 : 1, planProposals, classifying })
@@ -212,12 +223,14 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
   const { state } = entity;
   /** A run recorded by older code takes up the new behaviour once it runs live on this code. */
   const syncEngine = (): void => {
-    engine2 ||= patched(ENGINE_2_PATCH);
-    planProposals ||= patched(PLAN_PROPOSALS_PATCH);
-    arrearsByComponent ||= patched(ARREARS_BY_COMPONENT_PATCH);
-    classifying ||= patched(CLASSIFICATION_PATCH);
-    projectionAfterTask ||= patched(PROJECTION_AFTER_TASK_PATCH);
-    answerWithBatch ||= patched(ANSWER_WITH_BATCH_PATCH);
+    if (!baseline) {
+      engine2 ||= patched(ENGINE_2_PATCH);
+      planProposals ||= patched(PLAN_PROPOSALS_PATCH);
+      arrearsByComponent ||= patched(ARREARS_BY_COMPONENT_PATCH);
+      classifying ||= patched(CLASSIFICATION_PATCH);
+      projectionAfterTask ||= patched(PROJECTION_AFTER_TASK_PATCH);
+      answerWithBatch ||= patched(ANSWER_WITH_BATCH_PATCH);
+    }
     entity.engine = engine2 ? 2 : 1;
     entity.planProposals = planProposals;
     entity.arrearsByComponent = arrearsByComponent;
@@ -287,8 +300,9 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
     reportArrearsUpdate,
     async (msg): Promise<MessageResult> => {
       syncEngine();
-      // Marks the runs that took a report, so that code without this handler refuses to replay them.
-      patched(ARREARS_REPORT_PATCH);
+      // Marks the runs that took a report, so that code without this handler refuses to replay
+      // them; code that old refuses a run with the baseline marker already.
+      if (!baseline) patched(ARREARS_REPORT_PATCH);
       const outcome = entity.acceptArrearsReport(msg, Date.now());
       if (outcome === false) return { applied: false, case: entity.view(Date.now()) };
       if (outcome !== true) throw refused(outcome);
@@ -320,7 +334,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
     entity.legalCost(cost, Date.now());
   });
   setHandler(watchLinkedSignal, (link) => {
-    if (!patched(WATCH_LINK_PATCH)) return;
+    if (!baseline && !patched(WATCH_LINK_PATCH)) return;
     syncEngine();
     entity.advance(Date.now());
     entity.linkWatch(link, Date.now());
