@@ -84,6 +84,18 @@ export async function startCase(client: Client, taskQueue: string, intake: CaseI
   }
 }
 
+/** Whether the loan's case workflow runs now: Temporal knows a case the moment the daily intake
+ * starts it, before its first batch reaches the ledger. */
+export async function caseRunning(client: Client, loanId: string): Promise<boolean> {
+  try {
+    const { status } = await client.workflow.getHandle(workflowIdForLoan(loanId)).describe();
+    return status.name === 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
 /**
  * A watched loan that goes overdue moves into collection (退出 step 6): its risk watch hands over
  * to the case and ends. Sent on every opening of the loan's case, so a retry after a lost answer

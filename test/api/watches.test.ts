@@ -8,11 +8,13 @@
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { latestPolicy } from '../../db/policies';
 import { watchEvents, watchTasks } from '../../db/schema';
 import type { Role } from '../../domain';
+import { startCase } from '../../temporal/open-case';
 import { saveHistory } from '../support/histories';
 import { startCaseHarness, type CaseHarness } from '../support/harness';
-import { eventually, newLoan, testPolicy } from '../support/fixtures';
+import { SYSTEM, eventually, newLoan, testPolicy } from '../support/fixtures';
 import { build, expectProblem, type ApiTest } from './helper';
 
 type Who = [Role, string, string?];
@@ -288,5 +290,20 @@ describe('visits to a large customer', () => {
     expect(JSON.stringify(refused.errors)).toContain('CNY, USD');
     const never = await t.as(SUPERVISOR_WANG, { url: `/v1/watches/watch-${euros.loanId}` });
     expect(never.statusCode).toBe(404);
+  });
+});
+
+describe('a watch opened for a loan whose case the intake has just started', () => {
+  it('hands over at once: the case runs in Temporal before its first batch is in the ledger', async () => {
+    const loan = newLoan({ branch: 'BR01' });
+    // No worker polls this queue: the case runs, and the ledger never hears of it.
+    await startCase(h.client, `unpolled-${randomUUID()}`, { requestId: randomUUID(), by: SYSTEM, loan, policy: (await latestPolicy(h.db, 'standard'))! });
+    const refused = expectProblem(await post(SUPERVISOR_WANG, '/v1/watches', watchBody({ loanId: loan.loanId })), 409);
+    expect(refused.reason).toBe('case_open');
+    const watch = await eventually(async () => {
+      const res = await t.as(SUPERVISOR_WANG, { url: `/v1/watches/watch-${loan.loanId}` });
+      return res.statusCode === 200 && res.json().state === 'handed_over' ? res.json() : undefined;
+    });
+    expect(watch).toMatchObject({ caseId: `case-${loan.loanId}` });
   });
 });

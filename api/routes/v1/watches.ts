@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { watchLargeLoanThresholds } from '../../../config';
 import { latestPolicy } from '../../../db/policies';
 import { cases, watchEvents, watches } from '../../../db/schema';
+import { caseRunning, handOverWatch } from '../../../temporal/open-case';
 import {
   CLOSED_STAGES,
   WATCH_MESSAGE_REFUSED,
@@ -207,7 +208,7 @@ const watchRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         summary: 'Put a loan under risk watch (idempotent)',
         description:
-          'Opens the loan\'s risk watch (workflow id `watch-{loanId}`) for its trigger, or answers the watch already running (**200**). A loan whose collection case is open is refused (**409** `case_open`): it is in recovery already. Large customers (outstanding at least the threshold configured for the currency of the loan) are visited every `visitEveryDays` days; a currency without a threshold is refused (**400** naming `currency`). Amounts in minor units.',
+          'Opens the loan\'s risk watch (workflow id `watch-{loanId}`) for its trigger, or answers the watch already running (**200**). A loan whose collection case is open is refused (**409** `case_open`): it is in recovery already. That includes a case the daily intake has started but not yet written to the ledger: the watch opened for it hands over to the case at once. Large customers (outstanding at least the threshold configured for the currency of the loan) are visited every `visitEveryDays` days; a currency without a threshold is refused (**400** naming `currency`). Amounts in minor units.',
         tags: ['watches'],
         security: BEARER_SECURITY,
         headers: IdempotencyHeadersSchema,
@@ -279,6 +280,14 @@ const watchRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         });
       }
       assertBranch(caller, outcome.value.watch.branch);
+      // The ledger check above misses a case the daily intake has just started: the intake
+      // answers before the case's first batch is in the ledger. It hands over the watches it
+      // finds in the ledger after its starts, and this watch is in the ledger now. So asking
+      // Temporal after that leaves no gap: whichever of the two came second sees the other.
+      if (await caseRunning(fastify.temporal, body.loanId)) {
+        await handOverWatch(fastify.temporal, workflowIdForLoan(body.loanId), body.loanId, { requestId, by });
+        throw caseConflict('case_open', `Loan ${body.loanId} is overdue: its collection case ${workflowIdForLoan(body.loanId)} is open; the watch opened for it hands over to the case`);
+      }
       reply.header('location', `/v1/watches/${encodeURIComponent(watchId)}`);
       return reply.code(outcome.value.created ? 201 : 200).send(outcome.value);
     },
