@@ -1,14 +1,13 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { eq, getTableColumns, sql, and } from 'drizzle-orm';
 import type { Database } from '../db/client';
-type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
-import { describeDatabaseError, isDataError } from '../db/errors';
 import { caseEvents, caseMeasures, caseParties, cases, officerTasks, payments, projectionIncidents } from '../db/schema';
 import { CLOSED_STAGES, DAY_MS, openingArrears, type CaseStage } from '../domain';
-import { PROJECTION_REFUSED, type ProjectionBatch, type ProjectionIncident } from './contract';
+import type { ProjectionBatch, ProjectionIncident } from './contract';
 import { writeOutbox } from './outbox';
 import { enqueueTeamChannel } from './team-channel';
+import { refusedForData, trailColumns } from './trail';
 
+type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 type CaseRow = typeof cases.$inferInsert;
 
 function caseRow(batch: ProjectionBatch): CaseRow {
@@ -107,13 +106,7 @@ export function createProjectionActivities(db: Database, teamChannelUrls: readon
       try {
         await writeBatch(db, batch, teamChannelUrls);
       } catch (err) {
-        if (!isDataError(err)) throw err;
-        const { code, message } = describeDatabaseError(err);
-        throw ApplicationFailure.create({
-          type: PROJECTION_REFUSED,
-          message: `${DATA_ERROR_HINT}: ${code ?? ''} ${message}`.trim(),
-          nonRetryable: true,
-        });
+        refusedForData(err, DATA_ERROR_HINT);
       }
     },
 
@@ -177,19 +170,7 @@ export async function writeBatchIn(tx: Transaction, batch: ProjectionBatch, team
     await tx
       .insert(caseEvents)
       .values(
-        batch.events.map((e) => ({
-          eventId: e.eventId,
-          caseId: batch.caseId,
-          runId: batch.runId,
-          episode,
-          seq: e.seq,
-          type: e.type,
-          actorSub: e.actor.sub,
-          actorRole: e.actor.role,
-          requestId: e.requestId,
-          occurredAt: new Date(e.occurredAt),
-          payload: e.payload,
-        })),
+        batch.events.map((e) => ({ ...trailColumns(e, batch.runId), caseId: batch.caseId, episode })),
       )
       .onConflictDoNothing();
     // With its events, in their transaction: a result is queued once, and never without them.

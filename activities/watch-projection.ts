@@ -1,10 +1,8 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { and, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
-import { describeDatabaseError, isDataError } from '../db/errors';
 import { watchEvents, watches, watchTasks } from '../db/schema';
-import { PROJECTION_REFUSED } from './contract';
 import { enqueueWatchTeamChannel } from './team-channel';
+import { refusedForData, trailColumns } from './trail';
 import type { WatchProjectionBatch } from './watch-contract';
 
 type WatchRow = typeof watches.$inferInsert;
@@ -59,18 +57,7 @@ export function createWatchActivities(db: Database, teamChannelUrls: readonly st
             await tx
               .insert(watchEvents)
               .values(
-                batch.events.map((e) => ({
-                  eventId: e.eventId,
-                  watchId: batch.watchId,
-                  runId: batch.runId,
-                  seq: e.seq,
-                  type: e.type,
-                  actorSub: e.actor.sub,
-                  actorRole: e.actor.role,
-                  requestId: e.requestId,
-                  occurredAt: new Date(e.occurredAt),
-                  payload: e.payload,
-                })),
+                batch.events.map((e) => ({ ...trailColumns(e, batch.runId), watchId: batch.watchId })),
               )
               .onConflictDoNothing();
             await enqueueWatchTeamChannel(tx, batch, teamChannelUrls);
@@ -96,13 +83,7 @@ export function createWatchActivities(db: Database, teamChannelUrls: readonly st
           }
         });
       } catch (err) {
-        if (!isDataError(err)) throw err;
-        const { code, message } = describeDatabaseError(err);
-        throw ApplicationFailure.create({
-          type: PROJECTION_REFUSED,
-          message: `the watches table refused this batch for its data: ${code ?? ''} ${message}`.trim(),
-          nonRetryable: true,
-        });
+        refusedForData(err, 'the watches table refused this batch for its data');
       }
     },
   };
