@@ -49,6 +49,7 @@ import { workflowBundleOptions } from '../worker';
 import { SYSTEM, daysAgo, newLoan, testPolicy } from '../test/support/fixtures';
 import { minimalWorkflow, pokeUpdate } from './baseline-workflow';
 import { envInt, machineLines, met, writeSection } from './common';
+import { cpuBetween, sampleCpu, type CpuUse } from './cpu';
 import type { MemoryReport, ScaleWorkerSettings } from './scale-worker';
 import { Cleanups, createBenchDatabase, startTemporal } from './services';
 
@@ -62,6 +63,13 @@ const SETTINGS = {
   mallocArenas: envInt('BENCH_SCALE_MALLOC_ARENA_MAX', 2),
 };
 const WARM_UP = 20;
+
+/** The escalation window's CPU: how busy the machine was, and who used it. */
+function cpuCells(cpu: CpuUse | undefined): string {
+  if (!cpu) return 'n/a | n/a';
+  const s = (group: string) => (cpu.seconds[group] ?? 0).toFixed(1);
+  return `${(cpu.busy * 100).toFixed(0)}% | ${s('Temporal server')}, ${s('PostgreSQL')}, ${s('worker processes')}`;
+}
 const GOALS = { memoryRatio: 2, escalationMs: 60_000, secondWorkerSpeedUp: 1.5 };
 /** The escalation policy's calendar (see the header). */
 const ESCALATION = { dayMs: 100, entersAtDay: 5_000, laterHandsAtDay: 1_000_000 };
@@ -248,6 +256,10 @@ async function main(): Promise<void> {
       let firstMs: number | null = null;
       let allMs: number | null = null;
       const deadline = dueAt + 600_000;
+      // CPU from the instant on: did the workers have cores to use?
+      await sleep(Math.max(0, dueAt - 200 - Date.now()));
+      const cpuGroups = { commands: { temporal: 'Temporal server', postgres: 'PostgreSQL' }, pids: { 'worker processes': pool.map((w) => w.pid) } };
+      const cpuBefore = sampleCpu(cpuGroups);
       while (allMs === null && Date.now() < deadline) {
         const { rows } = await handle.pool.query<{ n: number }>('select count(*)::int as n from cases where policy_name = $1 and hand >= 2', [policy.name]);
         const n = rows[0]!.n;
@@ -257,6 +269,7 @@ async function main(): Promise<void> {
         else await sleep(200);
       }
       if (allMs === null) throw new Error(`not every case escalated within ${deadline - dueAt} ms`);
+      const cpu = cpuBetween(cpuBefore, sampleCpu(cpuGroups), os.availableParallelism());
       const cached = await Promise.all(pool.map((w) => w.measure()));
       if (historySample.length === 0) {
         for (const caseId of caseIds.slice(0, 20)) {
@@ -266,7 +279,7 @@ async function main(): Promise<void> {
       }
       await Promise.all(pool.map((w) => w.kill()));
       log(`${workerCount} worker(s): every case escalated ${(allMs / 1000).toFixed(1)} s after the instant`);
-      return { workerCount, firstMs: firstMs!, allMs, openedInTime, cachedPerWorker: cached.map((c) => c.cached) };
+      return { workerCount, firstMs: firstMs!, allMs, openedInTime, cachedPerWorker: cached.map((c) => c.cached), cpu };
     };
 
     const one = await escalate(1);
@@ -289,11 +302,11 @@ async function main(): Promise<void> {
       '',
       `Case against minimal workflow, per workflow: RSS **${memoryRatio.toFixed(2)}×** (goal ≤ ${GOALS.memoryRatio}×: ${met(memoryRatio <= GOALS.memoryRatio)}), heap ${heapRatio.toFixed(2)}×.`,
       '',
-      `| Escalation of ${SETTINGS.escalating.toLocaleString('en')} cases due at one instant | First in the ledger (s after) | All in the ledger (s after) | Goal ≤ 60 s | Cases held per worker |`,
-      '|---|---|---|---|---|',
+      `| Escalation of ${SETTINGS.escalating.toLocaleString('en')} cases due at one instant | First in the ledger (s after) | All in the ledger (s after) | Goal ≤ 60 s | Cases held per worker | Machine busy (${os.availableParallelism()} cores) | CPU s: Temporal server, PostgreSQL, workers |`,
+      '|---|---|---|---|---|---|---|',
       ...[one, two].map(
         (r) =>
-          `| ${r.workerCount} worker process${r.workerCount > 1 ? 'es' : ''}${r.openedInTime ? '' : ' (**some cases opened after the instant**)'} | ${(r.firstMs / 1000).toFixed(1)} | ${(r.allMs / 1000).toFixed(1)} | ${met(r.allMs <= GOALS.escalationMs)} | ${r.cachedPerWorker.join(', ')} |`,
+          `| ${r.workerCount} worker process${r.workerCount > 1 ? 'es' : ''}${r.openedInTime ? '' : ' (**some cases opened after the instant**)'} | ${(r.firstMs / 1000).toFixed(1)} | ${(r.allMs / 1000).toFixed(1)} | ${met(r.allMs <= GOALS.escalationMs)} | ${r.cachedPerWorker.join(', ')} | ${cpuCells(r.cpu)} |`,
       ),
       '',
       `Second worker: **${speedUp.toFixed(2)}×** as fast (goal ≥ ${GOALS.secondWorkerSpeedUp}×: ${met(speedUp >= GOALS.secondWorkerSpeedUp)}).`,
