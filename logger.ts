@@ -172,8 +172,28 @@ export function loggerOptions(level: string): LoggerOptions {
   };
 }
 
+type Stringifier = (value: unknown, ...rest: unknown[]) => string | undefined;
+
+/**
+ * pino runs each top-level value of a line (its message too) and each child logger's bindings
+ * (Fastify's request id, on every request) through the redaction of the paths that start with
+ * `*`: a walk of every such path, though none can match inside a string, a number or a boolean.
+ * Those are written as JSON at once, as that walk ends by writing them; objects are still
+ * walked. Measured at about 2% of the API's CPU on a read of one case (bench:reads).
+ */
+function writeScalarsUnwalked<L extends pino.Logger>(logger: L): L {
+  const stringifiers = (logger as unknown as Record<symbol, Record<symbol, Stringifier | undefined>>)[pino.symbols.stringifiersSym];
+  const walk = stringifiers?.[pino.symbols.wildcardFirstSym];
+  if (stringifiers && walk) {
+    // Children share their parent's stringifiers (unless given a `redact` of their own).
+    stringifiers[pino.symbols.wildcardFirstSym] = (value, ...rest) =>
+      typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? JSON.stringify(value) : walk(value, ...rest);
+  }
+  return logger;
+}
+
 export function createLogger(level = process.env.LOG_LEVEL ?? 'info') {
-  return pino(loggerOptions(level));
+  return writeScalarsUnwalked(pino(loggerOptions(level)));
 }
 
 export type Logger = pino.Logger;
