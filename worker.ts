@@ -44,7 +44,7 @@ export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', impo
  * How workflow code is bundled, here and wherever a bundle is prebuilt (tests, benchmarks).
  * The workflow modules are preloaded into each reusable V8 context and shared by every workflow
  * it runs. Otherwise the SDK evaluates the whole module graph again for each workflow, and every
- * cached case carried its own copy of it: about 250 KiB (bench/scale.ts). Sharing is safe
+ * cached case carried its own copy of it: about 100 KiB (bench/scale.ts). Sharing is safe
  * because these modules keep no state at module level; a case's state lives in its workflow
  * function's scope. The SDK deep-freezes shared modules, so a module that writes to its own
  * top-level objects fails at once (docs/upgrading-workflows.md).
