@@ -25,11 +25,10 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { and, eq, sql } from 'drizzle-orm';
 import { addPolicyVersion } from '../db/policies';
 import { createDatabase, type Database } from '../db/client';
@@ -46,18 +45,14 @@ import {
   type CollectionPolicy,
   type LoanIntake,
 } from '../domain';
-import { createLogger } from '../logger';
-import { dataConverterFrom } from '../temporal/codec';
 import { openCase } from '../temporal/open-case';
-import { createCaseWorker, workflowBundleOptions } from '../worker';
-import { minimalWorkflow, pokeSignal, pokeUpdate, wakesQuery, type BaselineActivities } from './baseline-workflow';
+import { minimalWorkflow, pokeSignal, pokeUpdate, wakesQuery } from './baseline-workflow';
 import { armedTimers, countByType, shortName, splitWakes, wakeShapes, type Wake } from './history';
 import { LIFECYCLE, dayOf, measureLifecycle, type LifecycleResult, type LifecycleRun } from './lifecycle';
 import { OFFICER, SYSTEM, daysAgo, newLoan } from '../test/support/fixtures';
 import { Cleanups, createBenchDatabase, startTemporal, type BenchDatabase, type BenchTemporal } from './services';
 import { RESULTS_PATH, envInt } from './common';
-
-const BASELINE_WORKFLOW_PATH = fileURLToPath(new URL('./baseline-workflow.ts', import.meta.url));
+import { startBenchWorkers } from './workers';
 
 
 const SETTINGS = {
@@ -727,69 +722,36 @@ async function main(): Promise<void> {
     cleanups.push('database pool', () => handle.close());
     const { db } = handle;
 
-    log('bundling the case workflows and the minimal workflow…');
-    const quietLogger = createLogger('silent');
-    const [caseBundle, baselineBundle] = await Promise.all([
-      bundleWorkflowCode({ ...workflowBundleOptions(), logger: quietLogger as never }),
-      bundleWorkflowCode({ ...workflowBundleOptions(BASELINE_WORKFLOW_PATH), logger: quietLogger as never }),
-    ]);
-    const { nativeConnection } = temporal.env;
-    // The service's own data converter, so that the case measured is the one production runs.
-    const dataConverter = dataConverterFrom(process.env);
-    const client = new Client({ connection: temporal.env.connection, dataConverter });
-    const taskQueue = `bench-cases-${randomUUID()}`;
-    const baselineQueue = `bench-minimal-${randomUUID()}`;
-    const caseWorkers = await createCaseWorker({
-      connection: nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      db,
-      logger: quietLogger,
-      sweepIntervalMs: 0,
-      workflowBundle: caseBundle,
-      shutdownGraceTime: '5s',
-      dataConverter,
-    });
-    const baselineActivities: BaselineActivities = { mark: async () => undefined };
-    const baselineWorker = await Worker.create({
-      connection: nativeConnection,
-      namespace: 'default',
-      taskQueue: baselineQueue,
-      workflowBundle: baselineBundle,
-      activities: baselineActivities,
-      dataConverter,
-    });
+    const { client, taskQueue, baselineQueue, runWhile } = await startBenchWorkers(temporal, db, 'cases', log);
 
-    const report = await caseWorkers.runUntil(() =>
-      baselineWorker.runUntil(async (): Promise<Report> => {
-        const seconds = (ms: number) => `~${(ms / 1000).toFixed(0)} s`;
-        log(
-          `side by side: the standard ladder (${seconds((STANDARD_ENTRY_DAYS.at(-1)! + SETTINGS.ladderTailDays) * SETTINGS.ladderDayMs)}), ` +
-            `a quiet year at hand 6 (${seconds(SETTINGS.quietDays * SETTINGS.quietDayMs)}) then officer messages, ` +
-            `the minimal workflow (${SETTINGS.baselineWakes} timer wakes, a signal, an update), ` +
-            `the full lifecycle (${seconds(120 * SETTINGS.ladderDayMs)} to hand 6, then the suit and the write-off)…`,
-        );
-        // Event counts do not depend on what else runs; running them together keeps the run short.
-        const [baseline, quietAndMessages, ladder, lifecycle] = await Promise.all([
-          measureBaseline(client, baselineQueue).then((result) => {
-            log('minimal workflow measured');
-            return result;
-          }),
-          measureQuietYear(client, taskQueue, db).then(async (quiet) => {
-            log('quiet year done; officer messages on the quiet case…');
-            const messages = await measureMessages(quiet.handle, db, quiet.caseId);
-            log('officer messages measured');
-            return { quiet, messages };
-          }),
-          measureLadder(client, taskQueue, db).then((result) => {
-            log('ladder measured');
-            return result;
-          }),
-          measureLifecycle({ client, taskQueue, db, dayMs: SETTINGS.ladderDayMs, sleep, settle, ledgerEventTypes, ledgerStage, log }),
-        ]);
-        return { machine, baseline, ladder, lifecycle, ...quietAndMessages };
-      }),
-    );
+    const report = await runWhile(async (): Promise<Report> => {
+      const seconds = (ms: number) => `~${(ms / 1000).toFixed(0)} s`;
+      log(
+        `side by side: the standard ladder (${seconds((STANDARD_ENTRY_DAYS.at(-1)! + SETTINGS.ladderTailDays) * SETTINGS.ladderDayMs)}), ` +
+          `a quiet year at hand 6 (${seconds(SETTINGS.quietDays * SETTINGS.quietDayMs)}) then officer messages, ` +
+          `the minimal workflow (${SETTINGS.baselineWakes} timer wakes, a signal, an update), ` +
+          `the full lifecycle (${seconds(120 * SETTINGS.ladderDayMs)} to hand 6, then the suit and the write-off)…`,
+      );
+      // Event counts do not depend on what else runs; running them together keeps the run short.
+      const [baseline, quietAndMessages, ladder, lifecycle] = await Promise.all([
+        measureBaseline(client, baselineQueue).then((result) => {
+          log('minimal workflow measured');
+          return result;
+        }),
+        measureQuietYear(client, taskQueue, db).then(async (quiet) => {
+          log('quiet year done; officer messages on the quiet case…');
+          const messages = await measureMessages(quiet.handle, db, quiet.caseId);
+          log('officer messages measured');
+          return { quiet, messages };
+        }),
+        measureLadder(client, taskQueue, db).then((result) => {
+          log('ladder measured');
+          return result;
+        }),
+        measureLifecycle({ client, taskQueue, db, dayMs: SETTINGS.ladderDayMs, sleep, settle, ledgerEventTypes, ledgerStage, log }),
+      ]);
+      return { machine, baseline, ladder, lifecycle, ...quietAndMessages };
+    });
 
     console.log('');
     console.log(`History economy of a case (${machine.slice(1, 3).map((l) => l.slice(2)).join('; ')})`);
