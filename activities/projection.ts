@@ -139,7 +139,8 @@ async function writeBatch(db: Database, batch: ProjectionBatch, teamChannelUrls:
  * second writer of a batch changes nothing.
  */
 export async function writeBatchIn(tx: Transaction, batch: ProjectionBatch, teamChannelUrls: readonly string[]): Promise<void> {
-  await tx
+  const rowColumns = { episode: cases.episode, runId: cases.runId };
+  const [written] = await tx
     .insert(cases)
     .values(caseRow(batch))
     .onConflictDoUpdate({
@@ -149,14 +150,20 @@ export async function writeBatchIn(tx: Transaction, batch: ProjectionBatch, team
         episode: sql`case when ${cases.runId} <> excluded.run_id then coalesce(${batch.episode ?? null}::int, ${cases.episode} + 1) else ${cases.episode} end`,
       },
       setWhere: currentWins,
-    });
-  const [row] = await tx
-    .select({ episode: cases.episode, runId: cases.runId })
-    .from(cases)
-    .where(eq(cases.caseId, batch.caseId));
-  const current = row!.runId === batch.episodeRunId;
+    })
+    .returning(rowColumns);
+  const row = written ?? (await tx.select(rowColumns).from(cases).where(eq(cases.caseId, batch.caseId)))[0]!;
+  const current = row.runId === batch.episodeRunId;
+  if (!written && current) {
+    // The row holds this batch already: the API wrote the batch its update answered with, or an
+    // earlier attempt committed. A run's batches reach the row in order, each in one transaction
+    // with its events, payments and tasks, so all of it is there. Only the team channel's posts
+    // are this writer's (the API leaves them out), keyed by event so a retry queues none twice.
+    if (batch.events.length > 0) await enqueueTeamChannel(tx, batch, teamChannelUrls);
+    return;
+  }
   // A late batch of an earlier episode still lands in its own episode's trail.
-  const episode = batch.episode ?? (current ? row!.episode : row!.episode - 1);
+  const episode = batch.episode ?? (current ? row.episode : row.episode - 1);
 
   if (batch.parties && current) {
     await tx.delete(caseParties).where(eq(caseParties.caseId, batch.caseId));

@@ -3,6 +3,7 @@ import { answeredBatch, type WithBatch } from '../activities/contract';
 import { bringLedgerTo } from '../db/answered-batch';
 import type { Database } from '../db/client';
 import { partiesRef, storeParties } from '../db/parties';
+import { watchedLoans } from '../db/watches';
 import { handOverWatchSignal, openCaseUpdate, watchIdForLoan, workflowIdForLoan, type CaseIntake, type CaseOpening, type OpenCaseResult } from '../domain';
 import type { collectionCase } from '../workflows';
 
@@ -56,7 +57,12 @@ export async function openCase(client: Client, db: Database, taskQueue: string, 
   // case before the caller hears of it.
   const { result: answer, batch } = answeredBatch(result as WithBatch<OpenCaseResult>);
   if (batch && !(await bringLedgerTo(db, batch, LEDGER_WAIT_MS))) throw new Error(`the ledger did not show case ${answer.case.caseId} in time`);
-  await handOverWatch(client, answer.case.caseId, opening.loan.loanId, opening);
+  // Most loans have no watch: one ledger read instead of a signal that finds none. Read after the
+  // start, so a watch opened meanwhile either is in the ledger now or sees this case running
+  // (POST /v1/watches asks Temporal once its watch is in the ledger).
+  if ((await watchedLoans(db, [opening.loan.loanId])).size > 0) {
+    await handOverWatch(client, answer.case.caseId, opening.loan.loanId, opening);
+  }
   return answer;
 }
 
@@ -98,10 +104,9 @@ export async function caseRunning(client: Client, loanId: string): Promise<boole
 
 /**
  * A watched loan that goes overdue moves into collection (退出 step 6): its risk watch hands over
- * to the case and ends. Sent on every opening of the loan's case, so a retry after a lost answer
- * still delivers it; a loan without a running watch (NotFound) is the usual case and changes
- * nothing, and a watch already handed over ignores it. The daily intake sends it only to the loans
- * its chunk found watched in the ledger.
+ * to the case and ends. Sent on an opening of the loan's case while the ledger shows the watch
+ * watching, so a retry after a lost answer still delivers it; a watch already handed over ignores
+ * it, and a loan whose watch has ended (NotFound) changes nothing.
  */
 export async function handOverWatch(client: Client, caseId: string, loanId: string, opening: Pick<CaseOpening, 'requestId' | 'by'>): Promise<void> {
   try {

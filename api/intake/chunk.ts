@@ -4,11 +4,12 @@
  * A new loan's row answers `created` once Temporal has durably accepted its case: the intake does
  * not wait for the case's first task nor for its ledger row (an officer's `POST /v1/cases` does).
  */
-import { and, eq, inArray } from 'drizzle-orm';
+import { inArray } from 'drizzle-orm';
 import { latestPolicy } from '../../db/policies';
 import { storeCasesParties } from '../../db/parties';
-import { cases, watches } from '../../db/schema';
-import { CLOSED_STAGES, watchIdForLoan, workflowIdForLoan, type CaseIntake, type CaseStage, type CollectionPolicy } from '../../domain';
+import { cases } from '../../db/schema';
+import { watchedLoans } from '../../db/watches';
+import { CLOSED_STAGES, workflowIdForLoan, type CaseIntake, type CaseStage, type CollectionPolicy } from '../../domain';
 import { handOverWatch, startCase } from '../../temporal/open-case';
 import { assertBranch } from '../auth/access';
 import { badRequest } from '../errors';
@@ -30,17 +31,6 @@ type Plan = { answer: RowAnswer } | { report: true } | { open: CaseIntake };
 async function ledgerRows(deps: IntakeDeps, caseIds: string[]): Promise<Map<string, CaseRow>> {
   const rows = await deps.db.select(caseColumns).from(cases).where(inArray(cases.caseId, caseIds));
   return new Map(rows.map((r) => [r.caseId, r]));
-}
-
-/** The loans of `loanIds` that have a risk watch still watching them (the ledger's view). */
-async function watchedLoans(deps: IntakeDeps, loanIds: string[]): Promise<Set<string>> {
-  if (loanIds.length === 0) return new Set();
-  // By the watch id, the table's key, which the loan id names.
-  const rows = await deps.db
-    .select({ loanId: watches.loanId })
-    .from(watches)
-    .where(and(inArray(watches.watchId, loanIds.map(watchIdForLoan)), eq(watches.state, 'watching')));
-  return new Set(rows.map((r) => r.loanId));
 }
 
 /** Each policy the chunk's rows name, latest version, read once. */
@@ -120,7 +110,7 @@ export async function takeChunk(deps: IntakeDeps, chunk: ChunkContext, rows: rea
   // One read for the chunk instead of a signal per row that mostly finds no watch; a row that
   // took the row-by-row path hands over there.
   const by = { sub: chunk.caller.sub, role: chunk.caller.role };
-  const watched = await watchedLoans(deps, started);
+  const watched = await watchedLoans(deps.db, started);
   await Promise.all(
     [...watched].map((loanId) =>
       chunk.call(() => handOverWatch(deps.temporal, workflowIdForLoan(loanId), loanId, { requestId: rowRequestId(chunk.runId, loanId), by })),

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities, type ChannelAdapter, type OutgoingNotification } from '../../activities';
 import type { ProjectionBatch } from '../../activities/contract';
 import { createDatabase, type DatabaseHandle } from '../../db/client';
-import { caseEvents, cases, notificationOutbox, payments, projectionIncidents } from '../../db/schema';
+import { bringLedgerTo } from '../../db/answered-batch';
+import { caseEvents, cases, notificationOutbox, payments, projectionIncidents, teamChannelOutbox } from '../../db/schema';
 import { createLogger } from '../../logger';
 import { OFFICER, newLoan, openingView } from '../support/fixtures';
 
@@ -57,6 +58,25 @@ describe('projectCase', () => {
     expect(await count(notificationOutbox)).toBe(2);
     const [row] = await database.db.select().from(cases).where(eq(cases.caseId, batch.caseId));
     expect(row).toMatchObject({ version: 2, hand: 2, episode: 1 });
+  });
+
+  it('queues only the team channel\'s posts for a batch the API wrote first, and doubles nothing', async () => {
+    const { projectCase } = createActivities({ db: database.db, logger: createLogger('silent'), teamChannelUrls: ['http://127.0.0.1:1/team'] });
+    const batch = openingBatch();
+    const count = async (table: typeof caseEvents | typeof payments | typeof notificationOutbox | typeof teamChannelOutbox) =>
+      (await database.db.select({ n: sql<number>`count(*)::int` }).from(table).where(eq(table.caseId, batch.caseId)))[0]!.n;
+    // The API writes the batch an update answered with, without the team channel's posts.
+    expect(await bringLedgerTo(database.db, batch, 1_000)).toBe(true);
+    expect(await count(teamChannelOutbox)).toBe(0);
+
+    await projectCase(batch);
+    await projectCase(batch); // a retry
+    expect(await count(teamChannelOutbox)).toBe(1);
+    const [post] = await database.db.select().from(teamChannelOutbox).where(eq(teamChannelOutbox.caseId, batch.caseId));
+    expect(post).toMatchObject({ eventId: batch.events[0]!.eventId, kind: 'recovery' });
+    expect([await count(caseEvents), await count(payments), await count(notificationOutbox)]).toEqual([1, 1, 2]);
+    const [row] = await database.db.select().from(cases).where(eq(cases.caseId, batch.caseId));
+    expect(row).toMatchObject({ version: 1, episode: 1 });
   });
 
   it('moves the ledger row only forward across episodes: a late retry of an earlier episode lands in its own', async () => {
