@@ -37,6 +37,7 @@ import { createLogger } from '../logger';
 import { startCase } from '../temporal/open-case';
 import type { IntakeCounts } from '../api/schemas/intake';
 import { minimalWorkflow } from './baseline-workflow';
+import { cpuBetween, sampleCpu, type CpuGroups } from './cpu';
 import { Cleanups, createBenchDatabase, startTemporal } from './services';
 import { startBenchWorkers } from './workers';
 import { RESULTS_PATH, envInt, writeSection } from './common';
@@ -83,6 +84,8 @@ async function untilInLedger(db: Database, prefix: string, total: number, log: (
   }
 }
 
+const SETTLE_TAIL_MS = 3_000;
+
 /** Waits until the cases opened so far have done their opening work (their letters sent), so
  * that the next measure starts on a quiet worker and server. */
 async function settle(db: Database, log: (m: string) => void): Promise<void> {
@@ -91,7 +94,7 @@ async function settle(db: Database, log: (m: string) => void): Promise<void> {
     if (rows[0]!.n === 0) break;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_TAIL_MS));
   log('settled');
 }
 
@@ -123,6 +126,18 @@ interface Measure {
   seconds: number;
   perSecond: number;
   counts?: IntakeCounts;
+  /** CPU milliseconds per row, by process group, from the measure's start until its work settled. */
+  cpuPerRow?: Record<string, number>;
+}
+
+/** This process (API, intake, workers, activities), the dev server, and PostgreSQL's backends. */
+const CPU_GROUPS: CpuGroups = { pids: { node: [process.pid] }, commands: { temporal: 'temporal', postgres: 'postgres' } };
+const CPU_COLUMNS = ['node', 'temporal', 'postgres'] as const;
+
+/** CPU milliseconds per row spent since `before`, by group; undefined off Linux. */
+function cpuPerRow(before: ReturnType<typeof sampleCpu>, rows: number): Record<string, number> | undefined {
+  const use = cpuBetween(before, sampleCpu(CPU_GROUPS), os.availableParallelism());
+  return use && Object.fromEntries(CPU_COLUMNS.map((group) => [group, ((use.seconds[group] ?? 0) * 1000) / rows]));
 }
 
 const measure = (what: string, rows: number, startedMs: number, counts?: IntakeCounts): Measure => {
@@ -135,11 +150,21 @@ function table(measures: Measure[], ledgerSeconds: number): string[] {
   const [minimal, rawCases, intake, queued, single] = [of(RAW_MINIMAL), of(RAW_CASES), of(NEW_LOANS), of(QUEUED_ONLY), of(SINGLE)];
   const against = (m: Measure, base: Measure) => m.perSecond / base.perSecond;
   const verdict = (ratio: number) => `**${ratio.toFixed(2)}×** (goal ≥ ${GOAL_RATIO}×: ${ratio >= GOAL_RATIO ? 'met' : '**MISSED**'})`;
+  const cpuCells = (m: Measure) => CPU_COLUMNS.map((group) => (m.cpuPerRow ? m.cpuPerRow[group]!.toFixed(1) : '')).join(' | ');
+  const cpuTotal = (m: Measure) => CPU_COLUMNS.reduce((sum, group) => sum + m.cpuPerRow![group]!, 0);
   return [
-    '| Measure | Rows | Seconds | Rows/s |',
-    '|---|---|---|---|',
-    ...measures.map((m) => `| ${m.what} | ${m.rows} | ${m.seconds.toFixed(1)} | ${m.perSecond.toFixed(1)} |`),
+    '| Measure | Rows | Seconds | Rows/s | CPU ms per row: Node | Temporal | PostgreSQL |',
+    '|---|---|---|---|---|---|---|',
+    ...measures.map((m) => `| ${m.what} | ${m.rows} | ${m.seconds.toFixed(1)} | ${m.perSecond.toFixed(1)} | ${cpuCells(m)} |`),
     '',
+    ...(single.cpuPerRow && minimal.cpuPerRow
+      ? [
+          `CPU per case opened, from the first request until its opening work was done (letters sent): \`POST /v1/cases\` ${cpuTotal(single).toFixed(1)} ms ` +
+            `against ${cpuTotal(minimal).toFixed(1)} ms for a raw start of the minimal workflow and its one workflow task (${(cpuTotal(single) / cpuTotal(minimal)).toFixed(1)}×). ` +
+            `On ${os.availableParallelism()} CPUs that all three processes share, that ratio, not the calls' latency, bounds the rate.`,
+          '',
+        ]
+      : []),
     `Intake of new loans against raw starts of the same case workflow (issue 8): ${verdict(against(intake, rawCases))}.`,
     `Intake of new loans against raw starts of the minimal workflow (issue 10 §1): ${verdict(against(intake, minimal))}.`,
     `\`POST /v1/cases\` against raw starts of the minimal workflow (issue 10 §1): ${verdict(against(single, minimal))}.`,
@@ -182,6 +207,7 @@ async function main(): Promise<void> {
       await untilInLedger(db, warmUp.prefix, warmUp.rows.length, log);
 
       log('raw starts of the minimal workflow…');
+      let cpuBefore = sampleCpu(CPU_GROUPS);
       let startedMs = Date.now();
       const report = progress('raw starts', log, startedMs);
       let done = 0;
@@ -193,7 +219,10 @@ async function main(): Promise<void> {
         });
         report(++done, list.length);
       });
-      results.push(measure(RAW_MINIMAL, list.length, startedMs));
+      const minimalMeasure = measure(RAW_MINIMAL, list.length, startedMs);
+      // As `settle` ends: the minimal workflows' first tasks run within this.
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_TAIL_MS));
+      results.push({ ...minimalMeasure, cpuPerRow: cpuPerRow(cpuBefore, list.length) });
 
       // The same case workflow the intake opens, started raw: the cases' work after the start
       // weighs on this baseline as on the intake.
@@ -250,6 +279,7 @@ async function main(): Promise<void> {
       // the case in the ledger (update-with-start, the first batch written by the API).
       const singles = overdueList(SETTINGS.single);
       log(`${singles.rows.length} loans through \`POST /v1/cases\`…`);
+      cpuBefore = sampleCpu(CPU_GROUPS);
       startedMs = Date.now();
       const reportSingle = progress('POST /v1/cases', log, startedMs);
       done = 0;
@@ -259,7 +289,9 @@ async function main(): Promise<void> {
         if (res.statusCode !== 201) throw new Error(`POST /v1/cases answered ${res.statusCode}: ${res.body}`);
         reportSingle(++done, singles.rows.length);
       });
-      results.push(measure(SINGLE, singles.rows.length, startedMs));
+      const singleMeasure = measure(SINGLE, singles.rows.length, startedMs);
+      await settle(db, log);
+      results.push({ ...singleMeasure, cpuPerRow: cpuPerRow(cpuBefore, singles.rows.length) });
       return results;
     });
 
