@@ -190,7 +190,7 @@ async function main(): Promise<void> {
       "Written by `npm run bench:answer` (bench/answer.ts): an officer's payment through the API (`app.inject`, the whole",
       'route: token, case read and access check, update with its update id, the case applying it and answering with the',
       'batch that holds it, the API writing that batch to the ledger (patch `answer-with-batch`; the projection activity',
-      'writes it again after, changing nothing), the ledger row read back and serialized), against a raw update round trip',
+      'after it finds the batch held and queues only its team-channel posts), the ledger row read back and serialized), against a raw update round trip',
       'on the minimal workflow, whose update answers once its wake recorded a local-activity marker; same dev server, same',
       'run, one at a time and alternating (a third row: the same update answered after an ordinary activity, the shape of',
       `the case's answer between patches \`projection-after-task\` and \`answer-with-batch\`). Payments of ${AMOUNT} minor units go round ${SETTINGS.cases} cases opened with the standard policy; each`,

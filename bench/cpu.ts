@@ -17,7 +17,9 @@ export interface CpuGroups {
 export interface CpuSample {
   busy: number;
   total: number;
-  byGroup: Record<string, number>;
+  /** Ticks by group, then by pid: a process that ends between two samples takes its ticks with
+   * it, so a window counts only what each process present at its end spent during it. */
+  byGroup: Record<string, Map<number, number>>;
 }
 
 export interface CpuUse {
@@ -40,14 +42,15 @@ export function sampleCpu(groups: CpuGroups): CpuSample | undefined {
   const fields = stat.split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const idle = fields[3]! + (fields[4] ?? 0);
   const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
-  const byGroup: Record<string, number> = {};
-  for (const [group, pids] of Object.entries(groups.pids ?? {})) byGroup[group] = pids.reduce((sum, pid) => sum + processTicks(pid), 0);
+  const byGroup: Record<string, Map<number, number>> = {};
+  const add = (group: string, pid: number) => (byGroup[group] ??= new Map()).set(pid, processTicks(pid));
+  for (const [group, pids] of Object.entries(groups.pids ?? {})) for (const pid of pids) add(group, pid);
   const commands = groups.commands ?? {};
   if (Object.keys(commands).length > 0) {
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       const group = commands[readOr(`/proc/${entry}/comm`).trim()];
-      if (group) byGroup[group] = (byGroup[group] ?? 0) + processTicks(Number(entry));
+      if (group) add(group, Number(entry));
     }
   }
   return { busy: total - idle, total, byGroup };
@@ -56,7 +59,11 @@ export function sampleCpu(groups: CpuGroups): CpuSample | undefined {
 export function cpuBetween(before: CpuSample | undefined, after: CpuSample | undefined, cores: number): CpuUse | undefined {
   if (!before || !after) return undefined;
   const seconds: Record<string, number> = {};
-  for (const group of Object.keys(after.byGroup)) seconds[group] = ((after.byGroup[group] ?? 0) - (before.byGroup[group] ?? 0)) / TICKS_PER_SECOND;
+  for (const [group, pids] of Object.entries(after.byGroup)) {
+    let ticks = 0;
+    for (const [pid, now] of pids) ticks += now - (before.byGroup[group]?.get(pid) ?? 0);
+    seconds[group] = ticks / TICKS_PER_SECOND;
+  }
   return { cores, busy: (after.busy - before.busy) / Math.max(1, after.total - before.total), seconds };
 }
 

@@ -19,6 +19,11 @@
  * figure as more than it is, the bench also times how long until every opened case is in the
  * ledger (its first workflow task run and projected). A second pass of the same list, once the
  * ledger holds it (every row a repeat), is measured too.
+ *
+ * On a machine whose CPUs the API, the workers, the dev server and PostgreSQL all share, a rate
+ * is bounded by the CPU each row costs them together: the raw minimal starts and `POST /v1/cases`
+ * are measured with the CPU time of each process group (/proc, Linux), from the first call until
+ * their work has settled, divided by the rows.
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
@@ -314,7 +319,9 @@ async function main(): Promise<void> {
       '(issue 8\'s baseline: the cases\' work after their start weighs on both), and of the minimal workflow (issue 10\'s).',
       'All answer once the server has accepted the workflow: an intake row does not wait for its case\'s first task nor its',
       'ledger row (its report row is kept with its chunk\'s). The ledger figure below says when the cases were all there.',
-      '`POST /v1/cases` answers each loan with its case in the ledger (BENCH_INTAKE_SINGLE loans).',
+      '`POST /v1/cases` answers each loan with its case in the ledger (BENCH_INTAKE_SINGLE loans). The CPU columns are the',
+      'CPU time of this process (API, intake and workers), the dev server and PostgreSQL\'s backends, per row, from the first',
+      'call until the rows\' work had settled (the minimal workflows\' first tasks; the cases\' letters sent).',
       '',
       ...machine,
       '',
