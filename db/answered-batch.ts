@@ -12,8 +12,9 @@ const POLL_MS = 10;
  * ANSWER_WITH_BATCH_PATCH), so that the answer, and every read after it, shows the message.
  *
  * The batch is in the history already: Temporal delivers an update's answer only once the
- * workflow task that produced it is recorded. Its projection activity writes it too, later or at
- * the same moment; both writes are idempotent and serialised on the case's row. The API writes it
+ * workflow task that produced it is recorded. Its projection activity comes to it too, later or
+ * at the same moment, serialised on the case's row: whichever writes second finds the batch there
+ * and writes nothing more (the activity still queues the team channel's posts). The API writes it
  * only where it is the next batch of the row's run, so the ledger never takes a batch ahead of
  * one still on its way; otherwise (an earlier batch not yet written, a new episode, a batch the
  * ledger refuses for its data and the workflow sets aside as an incident) it waits for the
