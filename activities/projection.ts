@@ -135,8 +135,9 @@ async function writeBatch(db: Database, batch: ProjectionBatch, teamChannelUrls:
 
 /**
  * Writes one batch within the caller's transaction: the activity's, or the API's when it writes
- * the batch an update answered with (db/answered-batch.ts). Every write is idempotent, so the
- * second writer of a batch changes nothing.
+ * the batch an update answered with (db/answered-batch.ts). The second writer of a batch finds
+ * the ledger row holding it and stops there; a batch of an earlier episode, which never moves the
+ * row, is written with idempotent inserts.
  */
 export async function writeBatchIn(tx: Transaction, batch: ProjectionBatch, teamChannelUrls: readonly string[]): Promise<void> {
   const rowColumns = { episode: cases.episode, runId: cases.runId };
