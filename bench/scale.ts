@@ -57,6 +57,8 @@ const BASELINE_WORKFLOW_PATH = fileURLToPath(new URL('./baseline-workflow.ts', i
 const SETTINGS = {
   cases: envInt('BENCH_SCALE_CASES', 2_000),
   escalating: envInt('BENCH_SCALE_ESCALATING', 300),
+  /** Cases run through the whole ladder before their memory is measured. */
+  laddered: envInt('BENCH_SCALE_LADDERED', 1_000),
   concurrency: envInt('BENCH_SCALE_CONCURRENCY', 16),
   /** glibc's arenas in both kinds of worker process, as the image runs them (Dockerfile); 0
    * leaves glibc's default (eight per core). */
@@ -73,6 +75,8 @@ function cpuCells(cpu: CpuUse | undefined): string {
 const GOALS = { memoryRatio: 2, escalationMs: 60_000, secondWorkerSpeedUp: 1.5 };
 /** The escalation policy's calendar (see the header). */
 const ESCALATION = { dayMs: 100, entersAtDay: 5_000, laterHandsAtDay: 1_000_000 };
+/** The standard ladder's days on a compressed calendar: 120 case days in 6 s. */
+const LADDER_DAY_MS = 50;
 
 interface ScaleWorker {
   pid: number;
@@ -221,10 +225,46 @@ async function main(): Promise<void> {
       };
     };
 
+    // The same cases later in their run: the SDK's core keeps a state machine for every command
+    // of a run, with an activity's arguments (a projected batch), until the run ends. Measured
+    // once the ladder's tasks and letters are done.
+    const measureLadderMemory = async () => {
+      const taskQueue = `bench-scale-ladder-${randomUUID()}`;
+      const w = worker('case', taskQueue, SETTINGS.laddered + WARM_UP + 100);
+      await w.ready;
+      await inPool(WARM_UP, SETTINGS.concurrency, async () => void (await openQuietCase(taskQueue)));
+      const before = await heldBy(w, WARM_UP, 60_000);
+      const policy = await testPolicy(db, { dayMs: LADDER_DAY_MS, entersAtDays: [] });
+      log(`ladder: opening ${SETTINGS.laddered} cases that run the standard ladder to hand 6…`);
+      const caseIds: string[] = [];
+      await inPool(SETTINGS.laddered, SETTINGS.concurrency, async () => {
+        const opened = await openCase(client, db, taskQueue, { requestId: randomUUID(), by: SYSTEM, loan: newLoan({ overdueSince: daysAgo(0) }), policy });
+        caseIds.push(opened.case.caseId);
+      });
+      for (;;) {
+        const { rows } = await handle.pool.query<{ n: number; pending: number }>(
+          `select (select count(*)::int from cases where policy_name = $1 and hand = 6) as n,
+                  (select count(*)::int from notification_outbox o join cases c using (case_id) where c.policy_name = $1 and o.status = 'pending') as pending`,
+          [policy.name],
+        );
+        if (rows[0]!.n >= SETTINGS.laddered && rows[0]!.pending === 0) break;
+        await sleep(1_000);
+      }
+      await sleep(5_000); // the last deliveries' tasks
+      const after = await w.measure();
+      await w.kill();
+      let events = 0;
+      const sample = caseIds.slice(0, 20);
+      for (const caseId of sample) events += (await client.workflow.getHandle(caseId).fetchHistory()).events?.length ?? 0;
+      return { before, after, rssPerCase: (after.rss - before.rss) / SETTINGS.laddered, eventsPerCase: events / sample.length };
+    };
+
     log(`memory: ${SETTINGS.cases} minimal workflows on one worker…`);
     const minimalMemory = await measureMemory('minimal');
     log(`memory: ${SETTINGS.cases} open cases on one worker…`);
     const caseMemory = await measureMemory('case');
+    log(`memory: ${SETTINGS.laddered} cases at hand 6, their ladder in this run…`);
+    const ladderMemory = await measureLadderMemory();
 
     const historySample: { events: number; bytes: number }[] = [];
     const escalate = async (workerCount: number) => {
@@ -301,6 +341,11 @@ async function main(): Promise<void> {
       ),
       '',
       `Case against minimal workflow, per workflow: RSS **${memoryRatio.toFixed(2)}×** (goal ≤ ${GOALS.memoryRatio}×: ${met(memoryRatio <= GOALS.memoryRatio)}), heap ${heapRatio.toFixed(2)}×.`,
+      '',
+      `Later in a run: ${SETTINGS.laddered.toLocaleString('en')} cases taken through the standard ladder to hand 6 on a ${LADDER_DAY_MS} ms case day, all in one run ` +
+        `(${ladderMemory.eventsPerCase.toFixed(0)} history events each, a sample of 20), held in one worker's cache: **${kib(ladderMemory.rssPerCase)} KiB RSS per case** ` +
+        `(${mib(ladderMemory.before.rss)} → ${mib(ladderMemory.after.rss)} MiB), against ${kib(caseMemory.rssPerWorkflow)} KiB just opened. RSS also keeps what the ` +
+        'allocator took for the ladder\'s burst of tasks, so this bounds from above what a case holds late in its run.',
       '',
       `| Escalation of ${SETTINGS.escalating.toLocaleString('en')} cases due at one instant | First in the ledger (s after) | All in the ledger (s after) | Goal ≤ 60 s | Cases held per worker | Machine busy (${os.availableParallelism()} cores) | CPU s: Temporal server, PostgreSQL, workers |`,
       '|---|---|---|---|---|---|---|',
