@@ -10,7 +10,7 @@ import {
 } from '@temporalio/worker';
 import {
   DEFAULT_TEAM_CHANNEL_OPTIONS,
-  createActivities,
+  createWorkerActivities,
   createTeamChannelDelivery,
   startOutboxSweeper,
   type Channels,
@@ -105,7 +105,7 @@ export async function createCaseWorker(options: CaseWorkerOptions): Promise<Case
   const source = options.workflowBundle
     ? { workflowBundle: options.workflowBundle }
     : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: workflowBundleOptions().preloadModules } };
-  const activities = createActivities({
+  const { activities, relay } = createWorkerActivities({
     db: options.db,
     logger: options.logger,
     channels: options.channels,
@@ -170,6 +170,7 @@ export async function createCaseWorker(options: CaseWorkerOptions): Promise<Case
     const results = await Promise.allSettled(runs);
     await sweeper?.stop();
     await teamSender?.stop();
+    await relay.stop();
     const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new AggregateError(errors, 'both workers failed');

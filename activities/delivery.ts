@@ -56,7 +56,12 @@ export interface SweepResult {
   failed: number;
 }
 
-type Outcome = { kind: 'sent' } | { kind: 'retrying' | 'failed'; error: string } | { kind: 'suppressed'; reason: string } | { kind: 'lost' };
+type Outcome =
+  | { kind: 'sent' }
+  | { kind: 'retrying'; error: string; retryInMs: number }
+  | { kind: 'failed'; error: string }
+  | { kind: 'suppressed'; reason: string }
+  | { kind: 'lost' };
 
 /** What one voice per borrower decides for a borrower's row. */
 type Voice = { kind: 'speak' } | { kind: 'suppressed'; reason: string } | { kind: 'lost' };
@@ -94,16 +99,11 @@ const ms = (value: number) => sql`(${Math.round(value)}::int * interval '1 milli
  * Delivery of the notification outbox. A row is claimed with `FOR UPDATE SKIP LOCKED` and a
  * lease (`claimed_by`, `claimed_until`), so two deliveries never send the same row at once;
  * attempts are counted at the claim, so a worker that dies mid-send still uses one up. While a
- * send runs the activity heartbeats and renews its lease. A failure leaves the row pending with
+ * send runs the delivery renews its lease (and heartbeats, run as an activity). A failure leaves the row pending with
  * its error and a backoff, or marks it `failed` when permanent or out of attempts. The sweeper
  * takes what no delivery finished: claims that ran out, and pending rows whose time has come.
  */
-export function createDeliveryActivities(
-  db: Database,
-  adapterFor: AdapterLookup,
-  options: Partial<DeliveryOptions> = {},
-  logger?: Logger,
-) {
+export function createOutbox(db: Database, adapterFor: AdapterLookup, options: Partial<DeliveryOptions> = {}, logger?: Logger): Outbox {
   const o: DeliveryOptions = { ...DEFAULT_DELIVERY_OPTIONS, ...options };
   const host = `${os.hostname()}:${process.pid}`;
   const claimable = and(
@@ -312,7 +312,7 @@ export function createDeliveryActivities(
       { outboxId: row.id, channel: row.channel, attempt: row.attempts, final, error: message },
       final ? 'notification failed for good' : 'notification not delivered; will retry',
     );
-    return { kind: final ? 'failed' : 'retrying', error: message };
+    return final ? { kind: 'failed', error: message } : { kind: 'retrying', error: message, retryInMs: backoff };
   }
 
   /** Claims and sends rows in scope until none is left (or `limit`), `concurrency` at a time. */
@@ -323,9 +323,9 @@ export function createDeliveryActivities(
       concurrency,
       claimantTag,
       signal: given,
-    }: { limit: number; concurrency: number; claimantTag: string; signal?: AbortSignal | undefined },
-  ): Promise<{ sent: number; retrying: { id: string; error: string }[]; failed: number }> {
-    const context = activityContext();
+      context,
+    }: { limit: number; concurrency: number; claimantTag: string; signal?: AbortSignal | undefined; context: Context | undefined },
+  ): Promise<CaseDelivery & { failed: number }> {
     const signal = context?.cancellationSignal ?? given;
     const heartbeat = () => {
       try {
@@ -336,7 +336,7 @@ export function createDeliveryActivities(
     };
     const claimant = `${host}:${claimantTag}:${randomUUID().slice(0, 8)}`;
     const tried: string[] = [];
-    const result = { sent: 0, retrying: [] as { id: string; error: string }[], failed: await failExhausted(scope) };
+    const result = { sent: 0, retrying: [] as CaseDelivery['retrying'], failed: await failExhausted(scope) };
     let claimed = 0;
     const lane = async () => {
       while (claimed < limit && !signal?.aborted) {
@@ -348,7 +348,7 @@ export function createDeliveryActivities(
         heartbeat();
         if (outcome.kind === 'sent') result.sent++;
         else if (outcome.kind === 'failed') result.failed++;
-        else if (outcome.kind === 'retrying') result.retrying.push({ id: row.id, error: outcome.error });
+        else if (outcome.kind === 'retrying') result.retrying.push({ id: row.id, error: outcome.error, retryInMs: outcome.retryInMs });
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, concurrency) }, lane));
@@ -356,36 +356,61 @@ export function createDeliveryActivities(
     return result;
   }
 
-  async function sweep(input: SweepInput = {}, signal?: AbortSignal): Promise<SweepResult> {
-    const due = and(
-      lte(notificationOutbox.nextAttemptAt, sql`now()`),
-      // A row nobody tried yet belongs to its case's own delivery for a while.
-      or(sql`${notificationOutbox.attempts} > 0`, lt(notificationOutbox.createdAt, sql`now() - ${ms(o.sweepGraceMs)}`)),
-      input.caseIds ? inArray(notificationOutbox.caseId, input.caseIds.length ? input.caseIds : ['']) : undefined,
-    )!;
-    const { sent, retrying, failed } = await drain(due, {
-      limit: input.limit ?? o.sweepLimit,
-      concurrency: o.sweepConcurrency,
-      claimantTag: 'sweep',
-      signal,
-    });
-    return { sent, retrying: retrying.length, failed };
-  }
-
   return {
-    /**
-     * Sends a case's pending notifications, one row per recipient, each at most once at a time
-     * across all workers. Rows sent stay sent: a retry of this activity takes only what is still
-     * pending, so a failing guarantor's letter never resends the borrower's. Fails (for
-     * Temporal to retry) while a row failed and has attempts left; a row refused for good is
-     * marked failed and does not fail the activity.
-     */
-    async deliverNotifications({ caseId }: { caseId: string }): Promise<DeliveryResult> {
+    async sweep(input = {}, signal, context) {
+      const due = and(
+        lte(notificationOutbox.nextAttemptAt, sql`now()`),
+        // A row nobody tried yet belongs to its case's own delivery for a while.
+        or(sql`${notificationOutbox.attempts} > 0`, lt(notificationOutbox.createdAt, sql`now() - ${ms(o.sweepGraceMs)}`)),
+        input.caseIds ? inArray(notificationOutbox.caseId, input.caseIds.length ? input.caseIds : ['']) : undefined,
+      )!;
+      const { sent, retrying, failed } = await drain(due, {
+        limit: input.limit ?? o.sweepLimit,
+        concurrency: o.sweepConcurrency,
+        claimantTag: 'sweep',
+        signal,
+        context,
+      });
+      return { sent, retrying: retrying.length, failed };
+    },
+
+    async deliverCase(caseId, context) {
       const { sent, retrying } = await drain(eq(notificationOutbox.caseId, caseId), {
         limit: Number.MAX_SAFE_INTEGER,
         concurrency: 1,
-        claimantTag: 'case',
+        claimantTag: context ? 'case' : 'relay',
+        context,
       });
+      return { sent, retrying };
+    },
+  };
+}
+
+/** What sending a case's pending rows came to. */
+export interface CaseDelivery {
+  sent: number;
+  /** Rows that failed this time and stay pending, each with the backoff its next attempt waits. */
+  retrying: { id: string; error: string; retryInMs: number }[];
+}
+
+export interface Outbox {
+  /** Sends a case's pending rows, one at a time, each at most once at a time across all workers:
+   * rows sent stay sent, so a failing guarantor's letter never resends the borrower's. */
+  deliverCase(caseId: string, context?: Context): Promise<CaseDelivery>;
+  /** Takes over what no delivery finished: expired claims and pending rows that are due. */
+  sweep(input?: SweepInput, signal?: AbortSignal, context?: Context): Promise<SweepResult>;
+}
+
+/** The outbox's activities: the delivery of runs that schedule it (the worker's relay delivers
+ * for the runs that do not, activities/delivery-relay.ts) and the sweep. */
+export function createDeliveryActivities(outbox: Outbox) {
+  return {
+    /**
+     * Sends a case's pending notifications. Fails (for Temporal to retry) while a row failed and
+     * has attempts left; a row refused for good is marked failed and does not fail the activity.
+     */
+    async deliverNotifications({ caseId }: { caseId: string }): Promise<DeliveryResult> {
+      const { sent, retrying } = await outbox.deliverCase(caseId, activityContext());
       if (retrying.length > 0) {
         throw new Error(
           `${retrying.length} notification(s) not delivered, to be retried: ${retrying.map((r) => `${r.id}: ${r.error}`).join('; ')}`,
@@ -394,9 +419,8 @@ export function createDeliveryActivities(
       return { sent };
     },
 
-    /** Takes over what no delivery finished: expired claims and pending rows that are due.
-     * As an activity it takes the input only; the in-process sweeper passes a stop signal. */
-    sweepOutbox: sweep,
+    /** As an activity it takes the input only; the in-process sweeper passes a stop signal. */
+    sweepOutbox: (input?: SweepInput, signal?: AbortSignal) => outbox.sweep(input, signal, activityContext()),
   };
 }
 

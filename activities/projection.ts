@@ -93,8 +93,10 @@ const MEASURE_COLUMNS = (Object.keys(caseMeasureColumns) as (keyof typeof caseMe
 const DATA_ERROR_HINT = 'the ledger refused this batch for its data; retrying cannot help';
 
 /** `teamChannelUrls`: where results (recoveries, broken promises, escalations, approvals) are
- * posted; each result is queued for them in the batch's own transaction. */
-export function createProjectionActivities(db: Database, teamChannelUrls: readonly string[] = []) {
+ * posted; each result is queued for them in the batch's own transaction. `lettersWritten` hears
+ * of a case whose batch put letters in the outbox, once the batch is in the ledger (whichever
+ * writer wrote it): the worker's delivery relay. */
+export function createProjectionActivities(db: Database, teamChannelUrls: readonly string[] = [], lettersWritten?: (caseId: string) => void) {
   return {
     /**
      * Writes one batch in one transaction. Safe to run twice: events, payments, notifications
@@ -108,6 +110,7 @@ export function createProjectionActivities(db: Database, teamChannelUrls: readon
       } catch (err) {
         refusedForData(err, DATA_ERROR_HINT);
       }
+      if (batch.notifications.length > 0) lettersWritten?.(batch.caseId);
     },
 
     /** Keeps a refused batch for repair, as JSON text (escapes make any text storable). */

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   ChannelError,
   createActivities,
+  createWorkerActivities,
   startOutboxSweeper,
   type ChannelAdapter,
   type DeliveryOptions,
@@ -16,6 +17,7 @@ import { createDatabase, type DatabaseHandle } from '../../db/client';
 import { caseParties, notificationOutbox } from '../../db/schema';
 import { noArrears, type Party } from '../../domain';
 import { createLogger } from '../../logger';
+import { eventually } from '../support/fixtures';
 
 let database: DatabaseHandle;
 beforeAll(() => {
@@ -307,5 +309,34 @@ describe('the in-process sweeper', () => {
     release?.();
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(calls.length).toBe(4); // nothing after stop
+  });
+});
+
+describe('the delivery relay', () => {
+  it('sends the letters of a kicked case, and a failed one again after its backoff, with no activity', async () => {
+    const caseId = await bareCase();
+    const { adapter, attempts } = recorder((n, attempt) => (n.idempotencyKey.endsWith(':guarantor:2') && attempt === 1 ? new Error('print service unavailable') : undefined));
+    const { relay } = createWorkerActivities({ db: database.db, logger, channels: { letter: adapter }, delivery: { retryBaseMs: 200 } });
+    await writeOutbox(database.db, { caseId, notifications: [notification({ recipient: 'borrower' }), notification({ recipient: 'guarantors' })] });
+    relay.kick(caseId);
+    const rows = await eventually(async () => {
+      const all = await rowsOf(caseId);
+      return all.every((r) => r.status === 'sent') ? all : undefined;
+    }, 10_000);
+    expect(rows.map((r) => `${r.partyRole}:${r.partyPosition}:${r.attempts}`).sort()).toEqual(['borrower:0:1', 'guarantor:0:1', 'guarantor:1:2']);
+    for (const row of rows) expect(attempts.get(row.id)).toBe(row.attempts);
+    await relay.stop();
+  });
+
+  it('leaves the rows of a kick after stop to the sweeper', async () => {
+    const caseId = await bareCase([]);
+    const { adapter, sent } = recorder();
+    const { relay } = createWorkerActivities({ db: database.db, logger, channels: { letter: adapter } });
+    await relay.stop();
+    await writeOutbox(database.db, { caseId, notifications: [notification()] });
+    relay.kick(caseId);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sent).toEqual([]);
+    expect((await rowsOf(caseId)).map((r) => [r.status, r.attempts])).toEqual([['pending', 0]]);
   });
 });

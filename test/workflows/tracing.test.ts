@@ -117,7 +117,9 @@ describe('a trace across API → Temporal → workflow → activities', () => {
       const spans = await eventually(async () => {
         await tracing.flush();
         const inTrace = collector.spans.filter((s) => s.traceId === traceId);
-        return inTrace.some((s) => s.name.startsWith('RunActivity')) && inTrace.some((s) => s.name.startsWith('HandleUpdate')) ? inTrace : undefined;
+        // The workflow's spans leave with its activations, the activity's with the worker's: wait for both.
+        const names = ['RunActivity:projectCase', 'StartActivity:projectCase', 'HandleUpdate:openCase'];
+        return names.every((name) => inTrace.some((s) => s.name === name)) ? inTrace : undefined;
       }, 20_000, 250);
       const child = (parent: ExportedSpan, prefix: string) => spans.find((s) => s.parentSpanId === parent.spanId && s.name.startsWith(prefix));
 

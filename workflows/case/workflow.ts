@@ -146,6 +146,17 @@ export const ANSWER_WITH_BATCH_PATCH = 'answer-with-batch';
  */
 export const CASE_BASELINE_PATCH = 'case-baseline-2026-11';
 
+/**
+ * The worker's relay sends a batch's letters once the projection has written them
+ * (activities/delivery-relay.ts): the run schedules no delivery activity, which saved an activity,
+ * a workflow task and six history events on every batch with letters, and most of what opening a
+ * case cost the workers beyond the projection. A run that starts with this marker also runs with
+ * everything CASE_BASELINE_PATCH stands for, and records only this one. Runs recorded before it
+ * keep their delivery activity; code that predates it refuses these runs at their first task, as
+ * it refuses those of CASE_BASELINE_PATCH.
+ */
+export const RELAYED_DELIVERY_PATCH = 'case-baseline-relayed-delivery';
+
 // The ledger must eventually hold every event: projection retries until PostgreSQL answers.
 // A data error is not retried (the activity fails non-retryably) and becomes an incident.
 const projectionOptions = {
@@ -209,7 +220,8 @@ function projectionRefusal(err: unknown): ApplicationFailure | undefined {
  */
 export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
   const info = workflowInfo();
-  const baseline = patched(CASE_BASELINE_PATCH);
+  const relayedDelivery = patched(RELAYED_DELIVERY_PATCH);
+  const baseline = relayedDelivery || patched(CASE_BASELINE_PATCH);
   let engine2 = baseline || patched(ENGINE_2_PATCH);
   let planProposals = baseline || patched(PLAN_PROPOSALS_PATCH);
   let arrearsByComponent = baseline || patched(ARREARS_BY_COMPONENT_PATCH);
@@ -412,7 +424,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
       entity.markProjected(batch.version);
       for (const effect of effects) await perform(effect);
       upsertChangedAttributes();
-      if (batch.notifications.length > 0) {
+      if (batch.notifications.length > 0 && !relayedDelivery) {
         const deliver = engine2 ? deliverEngine2 : deliverEngine1;
         deliveries = deliveries.then(() =>
           deliver({ caseId: state.caseId }).then(
