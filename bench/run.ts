@@ -429,7 +429,7 @@ function summary(r: Report): string[] {
       [
         [`Ladder, every wake but the opening (${nonStart.length} wakes)`, round(perWake, 2), round(baseline.timerWake, 2), ratio(perWake, baseline.timerWake)],
         [`Ladder, timer wakes (${timerWakes.length} for ${ladder.dueInstants} due instants: escalations, repeated visits)`, round(mean(timerWakes.map((w) => w.events.length)), 2), round(baseline.timerWake, 2), ratio(mean(timerWakes.map((w) => w.events.length)), baseline.timerWake)],
-        [`Ladder, delivery results (${activityWakes.length} activity wakes)`, round(mean(activityWakes.map((w) => w.events.length)), 2), '—', '—'],
+        [`Ladder, activity results (${activityWakes.length} wakes: the projection's)`, round(mean(activityWakes.map((w) => w.events.length)), 2), '—', '—'],
         ['Accepted update', update?.events ?? '—', round(baseline.updateWake, 2), ratio(update?.events ?? NaN, baseline.updateWake)],
         ['Signal', signal?.events ?? '—', round(baseline.signalWake, 2), ratio(signal?.events ?? NaN, baseline.signalWake)],
       ],
@@ -499,7 +499,7 @@ function wakeKind(w: Wake): string {
   if (w.trigger === 'update') return `update ${named('UpdateAccepted') || '?'}`;
   if (w.trigger === 'signal') return `signal ${named('Signaled') || '?'}`;
   if (w.trigger === 'timer') return 'timer (ladder: escalation, repeated visit)';
-  if (w.trigger === 'activity') return 'activity (delivery result)';
+  if (w.trigger === 'activity') return "activity (the projection's result)";
   return w.trigger;
 }
 
