@@ -148,9 +148,8 @@ export const CASE_BASELINE_PATCH = 'case-baseline-2026-11';
 
 /**
  * The worker's relay sends a batch's letters once the projection has written them
- * (activities/delivery-relay.ts): the run schedules no delivery activity, which saved an activity,
- * a workflow task and six history events on every batch with letters, and most of what opening a
- * case cost the workers beyond the projection. A run that starts with this marker also runs with
+ * (activities/delivery-relay.ts): the run schedules no delivery activity, which saves an activity,
+ * a workflow task and six history events on every batch with letters. A run that starts with this marker also runs with
  * everything CASE_BASELINE_PATCH stands for, and records only this one. Runs recorded before it
  * keep their delivery activity; code that predates it refuses these runs at their first task, as
  * it refuses those of CASE_BASELINE_PATCH.
