@@ -2,8 +2,9 @@
  * Dependency faults as the API answers them (the central error handler in app.ts uses
  * `problemForFault`; routes may too):
  *
- * - PostgreSQL unreachable, dropping connections, out of connections, or a statement timed out
- *   (`isUnavailableError`, db/errors.ts) → 503 with `Retry-After`.
+ * - PostgreSQL unreachable, dropping connections, out of connections, a statement timed out, or
+ *   a transaction rolled back for contention (`isUnavailableError`, db/errors.ts) → 503 with
+ *   `Retry-After`.
  * - Temporal unreachable or past its deadline (gRPC UNAVAILABLE / DEADLINE_EXCEEDED anywhere in
  *   the cause chain, `TemporalDeadlineError` from `withTemporalDeadline`) → 503 with `Retry-After`.
  * - PostgreSQL refusing a request's value (SQLSTATE class 22: numeric overflow, bad input

@@ -7,6 +7,9 @@
  *   connections, pool and client timeouts). Retry later; the API answers 503 with Retry-After.
  * - **timeout**: the statement ran out of time (`statement_timeout`, 57014; `query_timeout`).
  *   Retry later, likewise 503.
+ * - **contention**: PostgreSQL rolled the transaction back for another's sake (class 40: a
+ *   deadlock, a serialization failure) or found a lock taken (55P03). The same work succeeds on
+ *   a retry: activities retry it, the API answers 503 with Retry-After.
  * - **data**: the row itself is refused (class 22 data exception, class 23 integrity constraint,
  *   class 54 program limit such as a value too large to index). Retrying never helps: the
  *   projection marks these non-retryable, the API answers 400.
@@ -16,7 +19,7 @@
  * No Fastify, no Temporal: the API and the activities both use it.
  */
 
-export type DatabaseFaultKind = 'connection' | 'timeout' | 'data' | 'other';
+export type DatabaseFaultKind = 'connection' | 'timeout' | 'contention' | 'data' | 'other';
 
 /** Socket-level errors of the TCP connection to the server. */
 const NETWORK_CODES: ReadonlySet<string> = new Set([
@@ -95,6 +98,7 @@ function classifyOne(err: unknown): DatabaseFaultKind | undefined {
       // `ALTER DATABASE … ALLOW_CONNECTIONS false` (maintenance): down for now, like a shutdown.
       if (code === '55000' && /not currently accepting connections/.test(field(err, 'message') ?? '')) return 'connection';
       if (code === '57014') return 'timeout';
+      if (cls === '40' || code === '55P03') return 'contention';
       if (cls === '22' || cls === '23' || cls === '54') return 'data';
       return 'other';
     }
@@ -126,10 +130,11 @@ export function isTimeoutError(err: unknown): boolean {
   return classifyDatabaseError(err) === 'timeout';
 }
 
-/** The database is unavailable for now (a connection fault or a timeout): 503 with Retry-After. */
+/** The database cannot do the work now but will on a retry (a connection fault, a timeout,
+ * contention): 503 with Retry-After. */
 export function isUnavailableError(err: unknown): boolean {
   const kind = classifyDatabaseError(err);
-  return kind === 'connection' || kind === 'timeout';
+  return kind === 'connection' || kind === 'timeout' || kind === 'contention';
 }
 
 /**

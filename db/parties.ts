@@ -32,11 +32,15 @@ export async function storeParties(db: Database, caseId: string, parties: { borr
 
 /**
  * `storeParties` for many cases in two statements: the daily intake writes a chunk's new loans at
- * once. Each case id at most once (the intake takes one row per loan).
+ * once. Each case id at most once (the intake takes one row per loan). Two lists of the same loans
+ * taken in at once write the same rows: both lock them in key order, so one waits for the other
+ * instead of each holding what the other needs (a deadlock, which PostgreSQL ends by failing one).
  */
 export async function storeCasesParties(db: Database, entries: readonly { caseId: string; parties: { borrower: Party; guarantors: Party[] } }[]): Promise<void> {
   if (entries.length === 0) return;
-  const rows = entries.flatMap(({ caseId, parties }) => [
+  const ordered = [...entries].sort((a, b) => (a.caseId < b.caseId ? -1 : a.caseId > b.caseId ? 1 : 0));
+  // Within a case: the borrower, then the guarantors by position, as the key ('borrower' < 'guarantor').
+  const rows = ordered.flatMap(({ caseId, parties }) => [
     { caseId, role: 'borrower' as const, position: 0, ...personOf(parties.borrower) },
     ...parties.guarantors.map((g, position) => ({ caseId, role: 'guarantor' as const, position, ...personOf(g) })),
   ]);
@@ -49,13 +53,19 @@ export async function storeCasesParties(db: Database, entries: readonly { caseId
         set: { name: sql`excluded.name`, idNumber: sql`excluded.id_number`, phone: sql`excluded.phone`, recordedAt: sql`now()` },
       });
     const kept = sql.join(
-      entries.map(({ caseId, parties }) => sql`(${caseId}::text, ${parties.guarantors.length}::int)`),
+      ordered.map(({ caseId, parties }) => sql`(${caseId}::text, ${parties.guarantors.length}::int)`),
       sql`, `,
     );
+    // Guarantors an earlier intake listed beyond this one's, locked in key order before they go.
     await tx.execute(sql`
       delete from ${caseParties} p
-       using (values ${kept}) as k(case_id, guarantors)
-       where p.case_id = k.case_id and p.role = 'guarantor' and p.position >= k.guarantors`);
+       using (select s.case_id, s.position
+                from ${caseParties} s
+                join (values ${kept}) as k(case_id, guarantors) on s.case_id = k.case_id
+               where s.role = 'guarantor' and s.position >= k.guarantors
+               order by s.case_id, s.position
+                 for update of s) as stale
+       where p.case_id = stale.case_id and p.role = 'guarantor' and p.position = stale.position`);
   });
 }
 

@@ -12,6 +12,7 @@ import {
   isConnectionError,
   isDataError,
   isInvalidInputError,
+  isUnavailableError,
   sqlState,
 } from '../../db/errors';
 
@@ -54,6 +55,42 @@ describe('real PostgreSQL errors, wrapped by drizzle', () => {
     const err = await failure(sql`select * from no_such_table`);
     expect(sqlState(err)).toBe('42P01');
     expect(classifyDatabaseError(err)).toBe('other');
+  });
+});
+
+describe('contention', () => {
+  it('a real deadlock rolls one transaction back: retry later (503), never a data error', async () => {
+    // Two transactions taking two advisory locks in opposite orders.
+    const first = await database.pool.connect();
+    const second = await database.pool.connect();
+    try {
+      await first.query('begin');
+      await second.query('begin');
+      await first.query('select pg_advisory_xact_lock(424201)');
+      await second.query('select pg_advisory_xact_lock(424202)');
+      const outcomes = await Promise.allSettled([
+        first.query('select pg_advisory_xact_lock(424202)'),
+        second.query('select pg_advisory_xact_lock(424201)'),
+      ]);
+      const failed = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
+      expect(failed).toHaveLength(1);
+      expect(sqlState(failed[0])).toBe('40P01');
+      expect(classifyDatabaseError(failed[0])).toBe('contention');
+      expect(isUnavailableError(new Error('Failed query', { cause: failed[0] }))).toBe(true);
+      expect(isDataError(failed[0])).toBe(false);
+    } finally {
+      await first.query('rollback');
+      await second.query('rollback');
+      first.release();
+      second.release();
+    }
+  });
+
+  it.each([
+    ['a serialization failure', '40001'],
+    ['a lock not available (NOWAIT)', '55P03'],
+  ])('%s is contention too', (_name, code) => {
+    expect(classifyDatabaseError(Object.assign(new Error('rolled back'), { code }))).toBe('contention');
   });
 });
 
