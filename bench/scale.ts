@@ -17,8 +17,8 @@
  *   BENCH_SCALE_CASES=10000 BENCH_SCALE_ESCALATING=1000 npm run bench:scale   # the issue's sizes
  *
  * Tunables (environment): BENCH_SCALE_CASES (N, 2000), BENCH_SCALE_ESCALATING (M, 300),
- * BENCH_SCALE_CONCURRENCY (16 cases opened at a time), BENCH_SCALE_MALLOC_ARENA_MAX (2, as the
- * image runs the worker; 0 for glibc's default).
+ * BENCH_SCALE_CONCURRENCY (16 cases opened at a time), BENCH_SCALE_ALLOCATOR (the worker
+ * processes' malloc: jemalloc, as the image runs them, or glibc; bench/allocator.ts).
  *
  * The escalating cases run on a policy whose case day lasts 100 ms, hand 2 entering at day
  * 5,000 and the later hands a million days on. Each case's `overdueSince` is set, from the
@@ -48,6 +48,7 @@ import { PROJECT_ROOT } from '../tools/project-paths';
 import { workflowBundleOptions } from '../worker';
 import { SYSTEM, daysAgo, newLoan, testPolicy } from '../test/support/fixtures';
 import { minimalWorkflow, pokeUpdate } from './baseline-workflow';
+import { benchAllocator } from './allocator';
 import { envInt, machineLines, met, writeSection } from './common';
 import { cpuBetween, sampleCpu, type CpuUse } from './cpu';
 import type { MemoryReport, ScaleWorkerSettings } from './scale-worker';
@@ -60,9 +61,8 @@ const SETTINGS = {
   /** Cases run through the whole ladder before their memory is measured. */
   laddered: envInt('BENCH_SCALE_LADDERED', 1_000),
   concurrency: envInt('BENCH_SCALE_CONCURRENCY', 16),
-  /** glibc's arenas in both kinds of worker process, as the image runs them (Dockerfile); 0
-   * leaves glibc's default (eight per core). */
-  mallocArenas: envInt('BENCH_SCALE_MALLOC_ARENA_MAX', 2),
+  /** Both kinds of worker process alike. */
+  allocator: benchAllocator(),
 };
 const WARM_UP = 20;
 
@@ -89,7 +89,7 @@ function spawnScaleWorker(settings: ScaleWorkerSettings): ScaleWorker {
   const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(PROJECT_ROOT, 'bench/scale-worker.ts'), JSON.stringify(settings)], {
     cwd: PROJECT_ROOT,
     stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, ...(SETTINGS.mallocArenas > 0 ? { MALLOC_ARENA_MAX: String(SETTINGS.mallocArenas) } : {}) },
+    env: { ...process.env, ...SETTINGS.allocator.env },
   });
   const exited = once(child, 'exit');
   const waiting: ((report: MemoryReport) => void)[] = [];
@@ -344,8 +344,8 @@ async function main(): Promise<void> {
       '',
       `Later in a run: ${SETTINGS.laddered.toLocaleString('en')} cases taken through the standard ladder to hand 6 on a ${LADDER_DAY_MS} ms case day, all in one run ` +
         `(${ladderMemory.eventsPerCase.toFixed(0)} history events each, a sample of 20), held in one worker's cache: **${kib(ladderMemory.rssPerCase)} KiB RSS per case** ` +
-        `(${mib(ladderMemory.before.rss)} → ${mib(ladderMemory.after.rss)} MiB), against ${kib(caseMemory.rssPerWorkflow)} KiB just opened. RSS also keeps what the ` +
-        'allocator took for the ladder\'s burst of tasks, so this bounds from above what a case holds late in its run.',
+        `(${mib(ladderMemory.before.rss)} → ${mib(ladderMemory.after.rss)} MiB), against ${kib(caseMemory.rssPerWorkflow)} KiB just opened. RSS may also keep what the ` +
+        'allocator took for the ladder\'s burst of tasks (glibc\'s malloc keeps more of it than jemalloc).',
       '',
       `| Escalation of ${SETTINGS.escalating.toLocaleString('en')} cases due at one instant | First in the ledger (s after) | All in the ledger (s after) | Goal ≤ 60 s | Cases held per worker | Machine busy (${os.availableParallelism()} cores) | CPU s: Temporal server, PostgreSQL, workers |`,
       '|---|---|---|---|---|---|---|',
@@ -374,7 +374,7 @@ async function main(): Promise<void> {
       ...machineLines([
         `- Temporal: ${temporal.cliVersion} (dev server, in memory); PostgreSQL ${database.version}, ${database.source}`,
         `- N = ${SETTINGS.cases}, M = ${SETTINGS.escalating}, ${SETTINGS.concurrency} opened at a time (BENCH_SCALE_CASES, BENCH_SCALE_ESCALATING, BENCH_SCALE_CONCURRENCY)`,
-        `- Worker processes run with ${SETTINGS.mallocArenas > 0 ? `MALLOC_ARENA_MAX=${SETTINGS.mallocArenas}, as the image runs them` : "glibc's default arenas"} (BENCH_SCALE_MALLOC_ARENA_MAX)`,
+        `- Worker processes' malloc: ${SETTINGS.allocator.description} (BENCH_SCALE_ALLOCATOR)`,
         ...(SETTINGS.cases < 10_000 || SETTINGS.escalating < 1_000 ? ["- **Smaller than the issue's 10,000 open cases and 1,000 escalating** (BENCH_SCALE_CASES=10000 BENCH_SCALE_ESCALATING=1000 for those)"] : []),
       ]),
       '',
