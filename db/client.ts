@@ -1,6 +1,7 @@
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { describeDatabaseError } from './errors';
+import { releaseClientsOnFailure } from './transaction';
 import * as schema from './schema';
 
 export type Database = NodePgDatabase<typeof schema>;
@@ -125,9 +126,11 @@ export function createDatabase(
   });
   pool.on('error', (err, client) => report(err, client, 'idle'));
 
+  const db = drizzle(pool, { schema });
+  releaseClientsOnFailure(db._.session, pool);
   let closing: Promise<void> | undefined;
   return {
-    db: drizzle(pool, { schema }),
+    db,
     pool,
     close: () => (closing ??= pool.end()),
   };

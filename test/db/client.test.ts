@@ -12,7 +12,7 @@ import { createDatabase, databaseOptionsFrom, poolConfig, type LostConnectionSta
 import { classifyDatabaseError, isConnectionError, isTimeoutError, isUnavailableError } from '../../db/errors';
 import { loadConfig } from '../../config';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-database';
-import { startSilentServer } from '../support/tcp-proxy';
+import { startSilentServer, startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 import { eventually } from '../support/fixtures';
 
 let scratch: ScratchDatabase;
@@ -172,6 +172,59 @@ describe('a database that is down', () => {
       await database.close(); // closing twice is harmless
     }
   });
+});
+
+describe('a transaction on a connection that stops answering', () => {
+  // One client only: a client the pool lost would leave it none. The client-side query timeout
+  // is the statement timeout plus 5 s: the server never sees the silenced statements.
+  let proxy: TcpProxy;
+  let handle: ReturnType<typeof createDatabase>;
+  beforeAll(async () => {
+    const url = new URL(scratch.url);
+    proxy = await startTcpProxy(`${url.hostname}:${url.port || 5432}`);
+    url.hostname = '127.0.0.1';
+    url.port = String(proxy.port);
+    handle = createDatabase(url.toString(), 1, () => undefined, { statementTimeoutMs: 100, connectTimeoutMs: 2_000 });
+  });
+  afterAll(async () => {
+    await handle?.close();
+    await proxy?.close();
+  });
+  const nextTransactionWorks = async () => {
+    const { rows } = await handle.db.transaction((tx) => tx.execute<{ one: number }>(sql`select 1 as one`));
+    expect(rows).toEqual([{ one: 1 }]);
+  };
+
+  it('whose BEGIN fails gives its client back, and the pool serves the next transaction', async () => {
+    await handle.db.execute(sql`select 1`);
+    proxy.silence(true);
+    const err = await handle.db.transaction((tx) => tx.execute(sql`select 2`)).catch((e: unknown) => e);
+    proxy.silence(false);
+    expect(isTimeoutError(err), String(err)).toBe(true);
+    expect(handle.pool.totalCount).toBe(0);
+    await nextTransactionWorks();
+  }, 20_000);
+
+  it('whose ROLLBACK fails fails with its own error, and its client is not used again', async () => {
+    const seen: string[] = [];
+    const err = await handle.db
+      .transaction(async (tx) => {
+        await tx.execute(sql`select 1`);
+        proxy.silence(true);
+        try {
+          await tx.execute(sql`select 2`);
+        } catch (inner) {
+          seen.push(String(inner));
+          throw new Error('the work failed');
+        }
+      })
+      .catch((e: unknown) => e);
+    proxy.silence(false);
+    expect(seen).toHaveLength(1);
+    expect((err as Error).message).toBe('the work failed');
+    expect(handle.pool.totalCount).toBe(0);
+    await nextTransactionWorks();
+  }, 30_000);
 });
 
 describe('timeouts', () => {

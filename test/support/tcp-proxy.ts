@@ -4,7 +4,8 @@ import net from 'node:net';
  * A TCP proxy on 127.0.0.1 in front of a real server (PostgreSQL, the Temporal frontend), so a
  * test can cut a dependency off and bring it back without touching the server other test files
  * share. `cut()` drops every open connection and refuses new ones (as a server that went away);
- * `restore()` listens again on the same port.
+ * `restore()` listens again on the same port. `silence(true)` drops every byte either way on the
+ * open connections, which stay open (a network that loses packets, a half-open connection).
  */
 export interface TcpProxy {
   /** host:port clients connect to. */
@@ -12,12 +13,14 @@ export interface TcpProxy {
   port: number;
   cut(): Promise<void>;
   restore(): Promise<void>;
+  silence(on: boolean): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(target: string): Promise<TcpProxy> {
   const [targetHost, targetPort] = splitAddress(target);
   const sockets = new Set<net.Socket>();
+  let silent = false;
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, targetHost);
     for (const socket of [client, upstream]) {
@@ -25,7 +28,8 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
       socket.on('close', () => sockets.delete(socket));
       socket.on('error', () => undefined);
     }
-    client.pipe(upstream).pipe(client);
+    client.on('data', (chunk) => void (silent || upstream.write(chunk)));
+    upstream.on('data', (chunk) => void (silent || client.write(chunk)));
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
@@ -56,6 +60,9 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     },
     cut: stop,
     restore: listen,
+    silence(on) {
+      silent = on;
+    },
     close: stop,
   };
 }
