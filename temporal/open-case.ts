@@ -6,6 +6,7 @@ import { partiesRef, storeParties } from '../db/parties';
 import { watchedLoans } from '../db/watches';
 import { handOverWatchSignal, openCaseUpdate, watchIdForLoan, workflowIdForLoan, type CaseIntake, type CaseOpening, type OpenCaseResult } from '../domain';
 import type { collectionCase } from '../workflows';
+import { openingAttributes } from '../workflows/case/search-attributes';
 
 /**
  * The opening the workflow gets: the loan without its parties' personal data, which never enter
@@ -43,6 +44,7 @@ export async function openCase(client: Client, db: Database, taskQueue: string, 
     workflowId,
     taskQueue,
     args: [{ opening }],
+    typedSearchAttributes: openingAttributes(opening, workflowId, Date.now()),
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
   });
@@ -75,11 +77,14 @@ export async function openCase(client: Client, db: Database, taskQueue: string, 
  * answers as the running case sees it. The parties must already be stored (`storeCasesParties`).
  */
 export async function startCase(client: Client, taskQueue: string, intake: CaseIntake): Promise<'started' | 'running'> {
+  const workflowId = workflowIdForLoan(intake.loan.loanId);
+  const opening = openingWithoutParties(intake);
   try {
     await client.workflow.start<typeof collectionCase>('collectionCase', {
-      workflowId: workflowIdForLoan(intake.loan.loanId),
+      workflowId,
       taskQueue,
-      args: [{ opening: openingWithoutParties(intake) }],
+      args: [{ opening }],
+      typedSearchAttributes: openingAttributes(opening, workflowId, Date.now()),
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     });

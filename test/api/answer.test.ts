@@ -14,10 +14,9 @@ import type { ProjectionBatch } from '../../activities/contract';
 import { caseEvents, payments } from '../../db/schema';
 import type { Role } from '../../domain';
 import { createLogger } from '../../logger';
-import { RELAYED_DELIVERY_PATCH } from '../../workflows/case/workflow';
+import { SEEDED_ATTRIBUTES_PATCH } from '../../workflows/case/workflow';
 import { eventually, newLoan, OFFICER } from '../support/fixtures';
 import { testDataConverter, workflowBundle } from '../support/harness';
-import { saveHistory } from '../support/histories';
 import { build, type ApiTest } from './helper';
 
 type Who = [Role, string, string?];
@@ -118,13 +117,12 @@ describe('an officer\'s payment', () => {
     const verified = await t.as(SUPERVISOR_BR01, { url: `/v1/cases/${caseId}/audit/verify` });
     expect(verified.statusCode, verified.body).toBe(200);
     expect(verified.json()).toMatchObject({ valid: true, firstBrokenLink: null });
-    // A case opened now records one patch marker, RELAYED_DELIVERY_PATCH, for every patch before it.
+    // A case opened now records one patch marker, SEEDED_ATTRIBUTES_PATCH, for every patch before it.
     const history = await handle.fetchHistory();
     const markers = history.events!.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
     expect(markers).toHaveLength(1);
     const patchData = Object.values(markers[0]!.markerRecordedEventAttributes!.details ?? {}).flatMap((p) => p.payloads ?? []);
-    expect(patchData.map((p) => JSON.parse(Buffer.from(p.data!).toString()).id)).toEqual([RELAYED_DELIVERY_PATCH]);
-    await saveHistory('v10-relayed-delivery', history);
+    expect(patchData.map((p) => JSON.parse(Buffer.from(p.data!).toString()).id)).toEqual([SEEDED_ATTRIBUTES_PATCH]);
   });
 
   it('that meets an earlier batch on its way is answered after it, never written ahead of it', async () => {

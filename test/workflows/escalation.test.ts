@@ -171,6 +171,6 @@ describe('escalation', () => {
     const scheduled = history.events!.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
     expect(scheduled.length).toBeGreaterThan(0);
     expect(scheduled.filter((name) => name !== 'projectCase')).toEqual([]);
-    await saveHistory('v10-escalation-to-hand-6', history);
+    await saveHistory('v11-escalation-to-hand-6', history);
   });
 });

@@ -15,7 +15,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SearchAttributeUpdatePair, SignalDefinition, UpdateDefinition } from '@temporalio/common';
+import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
 import type { createActivities } from '../../activities';
 import { answerFields, PROJECTION_REFUSED, type ProjectionBatch, type WithBatch } from '../../activities/contract';
 import {
@@ -24,8 +24,6 @@ import {
   addNoteUpdate,
   assignOfficerSignal,
   assignOfficerUpdate,
-  branchKey,
-  caseStageKey,
   caseStateQuery,
   claimWithdrawnSignal,
   guarantorClaimEndedSignal,
@@ -36,14 +34,8 @@ import {
   litigationEndedSignal,
   litigationWithdrawnSignal,
   litigationWorkflowId,
-  collectionHandKey,
-  dateToMs,
-  daysPastDueKey,
   deliveryTaskQueue,
-  officerIdKey,
   openCaseUpdate,
-  overdueAmountKey,
-  overdueSinceKey,
   decideMeasureSignal,
   decideMeasureUpdate,
   pauseSignal,
@@ -58,8 +50,6 @@ import {
   decideWriteOffUpdate,
   classifySignal,
   classifyUpdate,
-  recoveryLikelihoodKey,
-  amountTierKey,
   promiseToPaySignal,
   promiseToPayUpdate,
   recordContactSignal,
@@ -78,6 +68,7 @@ import {
 } from '../../domain';
 import { guarantorClaim } from '../guarantor-claim/workflow';
 import { CaseEntity, type Effect, type MessageName, type Messages } from './entity';
+import { caseAttributePairs, comparableAttribute, startedAttributes } from './search-attributes';
 import type { CaseState } from './state';
 
 /** Opens with `{ opening }`; each continue-as-new carries `{ continued }`. */
@@ -156,6 +147,17 @@ export const CASE_BASELINE_PATCH = 'case-baseline-2026-11';
  */
 export const RELAYED_DELIVERY_PATCH = 'case-baseline-relayed-delivery';
 
+/**
+ * A run's search attributes are compared with those it started with (the API's start carries
+ * them, `openingAttributes`; a continued run keeps its predecessor's), so its first batch upserts
+ * only what differs: an opening saves an upsert event and Temporal a visibility write, and the
+ * case is found by branch and hand from its start. A run that starts with this marker also runs
+ * with everything RELAYED_DELIVERY_PATCH stands for, and records only this one. Runs recorded
+ * before it compare with nothing, as they did; code that predates it refuses these runs at their
+ * first task.
+ */
+export const SEEDED_ATTRIBUTES_PATCH = 'case-baseline-seeded-attributes';
+
 // The ledger must eventually hold every event: projection retries until PostgreSQL answers.
 // A data error is not retried (the activity fails non-retryably) and becomes an incident.
 const projectionOptions = {
@@ -219,7 +221,8 @@ function projectionRefusal(err: unknown): ApplicationFailure | undefined {
  */
 export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
   const info = workflowInfo();
-  const relayedDelivery = patched(RELAYED_DELIVERY_PATCH);
+  const seededAttributes = patched(SEEDED_ATTRIBUTES_PATCH);
+  const relayedDelivery = seededAttributes || patched(RELAYED_DELIVERY_PATCH);
   const baseline = relayedDelivery || patched(CASE_BASELINE_PATCH);
   let engine2 = baseline || patched(ENGINE_2_PATCH);
   let planProposals = baseline || patched(PLAN_PROPOSALS_PATCH);
@@ -352,7 +355,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
   });
 
   let deliveries: Promise<void> = Promise.resolve();
-  const lastAttributes = new Map<string, unknown>();
+  const lastAttributes = seededAttributes ? startedAttributes(info.typedSearchAttributes) : new Map<string, unknown>();
   const deliverEngine2 = proxyActivities<Activities>({ ...deliveryOptions, taskQueue: deliveryTaskQueue(info.taskQueue) })
     .deliverNotifications;
 
@@ -439,30 +442,10 @@ export async function collectionCase(input: CaseInput): Promise<CaseOutcome> {
   }
 
   function upsertChangedAttributes(): void {
-    const view = entity.view(Date.now());
-    const pairs: SearchAttributeUpdatePair[] = [
-      { key: caseStageKey, value: view.stage },
-      { key: collectionHandKey, value: view.hand },
-      { key: branchKey, value: view.branch },
-      { key: officerIdKey, value: view.officerId },
-      ...(engine2
-        ? [
-            { key: overdueSinceKey, value: new Date(dateToMs(view.overdueSince)) },
-            { key: daysPastDueKey, value: null },
-          ]
-        : [{ key: daysPastDueKey, value: view.daysPastDue }]),
-      { key: overdueAmountKey, value: view.overdue },
-      ...(classifying
-        ? [
-            { key: recoveryLikelihoodKey, value: view.classification?.likelihood ?? null },
-            { key: amountTierKey, value: view.tier },
-          ]
-        : []),
-    ];
-    const comparable = (value: unknown) => (value instanceof Date ? value.getTime() : value);
-    const changed = pairs.filter((p) => lastAttributes.get(p.key.name) !== comparable(p.value));
+    const pairs = caseAttributePairs(entity.view(Date.now()), { engine2, classifying });
+    const changed = pairs.filter((p) => lastAttributes.get(p.key.name) !== comparableAttribute(p.value));
     if (changed.length === 0) return;
-    for (const p of changed) lastAttributes.set(p.key.name, comparable(p.value));
+    for (const p of changed) lastAttributes.set(p.key.name, comparableAttribute(p.value));
     upsertSearchAttributes(changed);
   }
 
