@@ -1,7 +1,9 @@
-import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { isGrpcServiceError, WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
 import { answeredBatch, type WithBatch } from '../activities/contract';
 import { bringLedgerTo } from '../db/answered-batch';
 import type { Database } from '../db/client';
+import { errorChain } from '../db/errors';
 import { partiesRef, storeParties } from '../db/parties';
 import { watchedLoans } from '../db/watches';
 import { handOverWatchSignal, openCaseUpdate, watchIdForLoan, workflowIdForLoan, type CaseIntake, type CaseOpening, type OpenCaseResult } from '../domain';
@@ -28,6 +30,25 @@ export function openingWithoutParties(intake: CaseIntake): CaseOpening {
  * deadline, `openCaseWithin`, usually ends it first). */
 const LEDGER_WAIT_MS = 10_000;
 
+/** gRPC INVALID_ARGUMENT: Temporal refused the request as it was, and started nothing. */
+const INVALID_ARGUMENT = 3;
+
+/**
+ * Starts the case with its search attributes (`openingAttributes`), or without them when
+ * Temporal refuses the request: a namespace whose attributes are not registered yet (the worker
+ * registers them at boot; on Temporal Cloud an admin does) refuses a start that carries them. A
+ * case started without them upserts them at its first task, as every case did before
+ * SEEDED_ATTRIBUTES_PATCH. A request refused for another reason is refused again, unchanged.
+ */
+async function withOpeningAttributes<T>(opening: CaseOpening, workflowId: string, start: (attributes: SearchAttributePair[] | undefined) => Promise<T>): Promise<T> {
+  try {
+    return await start(openingAttributes(opening, workflowId, Date.now()));
+  } catch (err) {
+    if (!errorChain(err).some((link) => isGrpcServiceError(link) && link.code === INVALID_ARGUMENT)) throw err;
+    return start(undefined);
+  }
+}
+
 /**
  * Intake in one atomic call: update-with-start starts the loan's case or attaches to the one
  * already open, and answers with the case either way. A loan whose case has closed gets a new
@@ -40,21 +61,22 @@ export async function openCase(client: Client, db: Database, taskQueue: string, 
   const workflowId = workflowIdForLoan(intake.loan.loanId);
   await storeParties(db, workflowId, intake.loan);
   const opening = openingWithoutParties(intake);
-  const startWorkflowOperation = new WithStartWorkflowOperation<typeof collectionCase>('collectionCase', {
-    workflowId,
-    taskQueue,
-    args: [{ opening }],
-    typedSearchAttributes: openingAttributes(opening, workflowId, Date.now()),
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-  });
-  const result = await client.workflow.executeUpdateWithStart(openCaseUpdate, {
-    args: [{ requestId: opening.requestId, by: opening.by }],
-    // A retried intake is the same update: Temporal answers it as it answered the first. Named
-    // apart from officers' messages, whose ids are their request ids under their own names.
-    updateId: `${openCaseUpdate.name}:${opening.requestId}`,
-    startWorkflowOperation,
-  });
+  const result = await withOpeningAttributes(opening, workflowId, (typedSearchAttributes) =>
+    client.workflow.executeUpdateWithStart(openCaseUpdate, {
+      args: [{ requestId: opening.requestId, by: opening.by }],
+      // A retried intake is the same update: Temporal answers it as it answered the first. Named
+      // apart from officers' messages, whose ids are their request ids under their own names.
+      updateId: `${openCaseUpdate.name}:${opening.requestId}`,
+      startWorkflowOperation: new WithStartWorkflowOperation<typeof collectionCase>('collectionCase', {
+        workflowId,
+        taskQueue,
+        args: [{ opening }],
+        typedSearchAttributes,
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      }),
+    }),
+  );
   // The answer carries the case's first batch (ANSWER_WITH_BATCH_PATCH): the ledger shows the
   // case before the caller hears of it.
   const { result: answer, batch } = answeredBatch(result as WithBatch<OpenCaseResult>);
@@ -80,14 +102,16 @@ export async function startCase(client: Client, taskQueue: string, intake: CaseI
   const workflowId = workflowIdForLoan(intake.loan.loanId);
   const opening = openingWithoutParties(intake);
   try {
-    await client.workflow.start<typeof collectionCase>('collectionCase', {
-      workflowId,
-      taskQueue,
-      args: [{ opening }],
-      typedSearchAttributes: openingAttributes(opening, workflowId, Date.now()),
-      workflowIdConflictPolicy: 'FAIL',
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-    });
+    await withOpeningAttributes(opening, workflowId, (typedSearchAttributes) =>
+      client.workflow.start<typeof collectionCase>('collectionCase', {
+        workflowId,
+        taskQueue,
+        args: [{ opening }],
+        typedSearchAttributes,
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      }),
+    );
     return 'started';
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return 'running';

@@ -5,8 +5,9 @@
  * without them (a caller of older code) still upserts them all.
  */
 import { randomUUID } from 'node:crypto';
-import type { WorkflowHandle } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import Long from 'long';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { latestPolicy } from '../../db/policies';
 import {
   branchKey,
@@ -19,10 +20,10 @@ import {
   workflowIdForLoan,
   type CollectionPolicy,
 } from '../../domain';
-import { openingWithoutParties, startCase } from '../../temporal/open-case';
+import { openCase, openingWithoutParties, startCase } from '../../temporal/open-case';
 import { storeParties } from '../../db/parties';
 import { OFFICER, SYSTEM, daysAgo, eventually, newLoan, open, settledHistoryLength } from '../support/fixtures';
-import { startCaseHarness, type CaseHarness } from '../support/harness';
+import { startCaseHarness, testDataConverter, type CaseHarness } from '../support/harness';
 import { saveHistory } from '../support/histories';
 
 let h: CaseHarness;
@@ -124,5 +125,35 @@ describe('a case started without them', () => {
     const first = await eventually(async () => (await upserts(handle))[0]);
     expect(first).toEqual(expect.arrayContaining([branchKey.name, caseStageKey.name, collectionHandKey.name, overdueAmountKey.name]));
     expect((await handle.describe()).typedSearchAttributes.get(branchKey)).toBe('BR03');
+  });
+});
+
+describe('a namespace whose case attributes are not registered yet', () => {
+  it('still takes the case: started without them (the case upserts them once they are registered)', async () => {
+    const namespace = `bare-${randomUUID().slice(0, 8)}`;
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    try {
+      await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) } });
+      const client = new Client({ connection, namespace, dataConverter: testDataConverter() });
+      const taskQueue = `unpolled-${randomUUID()}`;
+      // Temporal refuses a start that carries attributes the namespace does not know.
+      const intake = { requestId: randomUUID(), by: SYSTEM, loan: newLoan(), policy };
+      const started = await eventually(() => startCase(client, taskQueue, intake));
+      expect(started).toBe('started');
+      const handle = client.workflow.getHandle(workflowIdForLoan(intake.loan.loanId));
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+      expect((await handle.describe()).typedSearchAttributes.get(branchKey)).toBeUndefined();
+
+      // The opening's update-with-start too: the case runs, waiting for a worker to answer it.
+      const loan = newLoan();
+      const opening = openCase(client, h.db, taskQueue, { requestId: randomUUID(), by: SYSTEM, loan, policy }).catch((err: unknown) => err);
+      const opened = client.workflow.getHandle(workflowIdForLoan(loan.loanId));
+      await eventually(async () => ((await opened.describe()).status.name === 'RUNNING' ? true : undefined));
+      await opened.terminate('test done');
+      await handle.terminate('test done');
+      await opening;
+    } finally {
+      await connection.close();
+    }
   });
 });
