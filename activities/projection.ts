@@ -1,5 +1,7 @@
 import { eq, getTableColumns, sql, and } from 'drizzle-orm';
 import type { Database } from '../db/client';
+import { placeholderRows, rowValues, runStatement, statement, statementBuilder, statementsByCount } from '../db/statements';
+import { transactionClient } from '../db/transaction';
 import { caseEvents, caseMeasures, caseParties, cases, officerTasks, payments, projectionIncidents } from '../db/schema';
 import { CLOSED_STAGES, DAY_MS, openingArrears, type CaseStage } from '../domain';
 import type { ProjectionBatch, ProjectionIncident } from './contract';
@@ -10,7 +12,7 @@ import { refusedForData, trailColumns } from './trail';
 type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 type CaseRow = typeof cases.$inferInsert;
 
-function caseRow(batch: ProjectionBatch): CaseRow {
+function caseRow(batch: ProjectionBatch): Required<CaseRow> {
   const { view } = batch;
   return {
     caseId: batch.caseId,
@@ -67,13 +69,12 @@ function caseRow(batch: ProjectionBatch): CaseRow {
 }
 
 const caseColumns = getTableColumns(cases);
+const caseKeys = Object.keys(caseColumns) as (keyof typeof caseColumns)[];
 const excluded = (key: keyof typeof caseColumns) => sql.raw(`excluded."${caseColumns[key].name}"`);
 
 /** Every column but the key and the episode takes the incoming value. */
 const overwrite = Object.fromEntries(
-  (Object.keys(caseColumns) as (keyof typeof caseColumns)[])
-    .filter((key) => key !== 'caseId' && key !== 'episode')
-    .map((key) => [key, excluded(key)]),
+  caseKeys.filter((key) => key !== 'caseId' && key !== 'episode').map((key) => [key, excluded(key)]),
 );
 
 /**
@@ -83,6 +84,37 @@ const overwrite = Object.fromEntries(
  */
 const currentWins = sql`(${cases.runId} = excluded.run_id and ${cases.version} < excluded.version)
   or (${cases.runId} <> excluded.run_id and ${cases.openedAt} < excluded.opened_at)`;
+
+const rowColumns = { episode: cases.episode, runId: cases.runId };
+type RowHead = { episode: number; run_id: string };
+
+/** The ledger row's upsert, its values named by column key; `batchEpisode` is the batch's own. */
+const upsertCase = statement(
+  statementBuilder
+    .insert(cases)
+    .values(Object.fromEntries(caseKeys.map((key) => [key, sql.placeholder(key)])) as unknown as CaseRow)
+    .onConflictDoUpdate({
+      target: cases.caseId,
+      set: {
+        ...overwrite,
+        episode: sql`case when ${cases.runId} <> excluded.run_id then coalesce(${sql.placeholder('batchEpisode')}::int, ${cases.episode} + 1) else ${cases.episode} end`,
+      },
+      setWhere: currentWins,
+    })
+    .returning(rowColumns),
+  'projection_case_upsert',
+);
+const caseHead = statement(statementBuilder.select(rowColumns).from(cases).where(eq(cases.caseId, sql.placeholder('caseId'))), 'projection_case_head');
+
+const EVENT_KEYS = ['eventId', 'caseId', 'runId', 'episode', 'seq', 'type', 'actorSub', 'actorRole', 'requestId', 'occurredAt', 'payload'] as const;
+/** A batch's events: an opening or a day's messages, a few at most. */
+const insertEvents = statementsByCount('projection_events', 8, (count) =>
+  statementBuilder.insert(caseEvents).values(placeholderRows(EVENT_KEYS, count) as never).onConflictDoNothing(),
+);
+const TASK_KEYS = ['id', 'caseId', 'type', 'hand', 'officerId', 'dueAt'] as const;
+const insertTasks = statementsByCount('projection_tasks', 4, (count) =>
+  statementBuilder.insert(officerTasks).values(placeholderRows(TASK_KEYS, count) as never).onConflictDoNothing(),
+);
 
 const caseMeasureColumns = getTableColumns(caseMeasures);
 /** A measure's row takes every newer state but its identity. */
@@ -143,20 +175,10 @@ async function writeBatch(db: Database, batch: ProjectionBatch, teamChannelUrls:
  * row, is written with idempotent inserts.
  */
 export async function writeBatchIn(tx: Transaction, batch: ProjectionBatch, teamChannelUrls: readonly string[]): Promise<void> {
-  const rowColumns = { episode: cases.episode, runId: cases.runId };
-  const [written] = await tx
-    .insert(cases)
-    .values(caseRow(batch))
-    .onConflictDoUpdate({
-      target: cases.caseId,
-      set: {
-        ...overwrite,
-        episode: sql`case when ${cases.runId} <> excluded.run_id then coalesce(${batch.episode ?? null}::int, ${cases.episode} + 1) else ${cases.episode} end`,
-      },
-      setWhere: currentWins,
-    })
-    .returning(rowColumns);
-  const row = written ?? (await tx.select(rowColumns).from(cases).where(eq(cases.caseId, batch.caseId)))[0]!;
+  const client = transactionClient(tx);
+  const [written] = await runStatement<RowHead>(client, upsertCase, { ...caseRow(batch), batchEpisode: batch.episode ?? null });
+  const head = written ?? (await runStatement<RowHead>(client, caseHead, { caseId: batch.caseId }))[0]!;
+  const row = { episode: head.episode, runId: head.run_id };
   const current = row.runId === batch.episodeRunId;
   if (!written && current) {
     // The row holds this batch already: the API wrote the batch its update answered with, or an
@@ -178,12 +200,8 @@ export async function writeBatchIn(tx: Transaction, batch: ProjectionBatch, team
     ]);
   }
   if (batch.events.length > 0) {
-    await tx
-      .insert(caseEvents)
-      .values(
-        batch.events.map((e) => ({ ...trailColumns(e, batch.runId), caseId: batch.caseId, episode })),
-      )
-      .onConflictDoNothing();
+    const rows = batch.events.map((e) => ({ ...trailColumns(e, batch.runId), caseId: batch.caseId, episode }));
+    await runStatement(client, insertEvents(rows.length), rowValues(EVENT_KEYS, rows));
     // With its events, in their transaction: a result is queued once, and never without them.
     await enqueueTeamChannel(tx, batch, teamChannelUrls);
   }
@@ -223,10 +241,8 @@ export async function writeBatchIn(tx: Transaction, batch: ProjectionBatch, team
     await writeOutbox(tx, batch);
   }
   if (batch.tasks.length > 0) {
-    await tx
-      .insert(officerTasks)
-      .values(batch.tasks.map((t) => ({ ...t, caseId: batch.caseId, dueAt: new Date(t.dueAt) })))
-      .onConflictDoNothing();
+    const rows = batch.tasks.map((t) => ({ ...t, caseId: batch.caseId, dueAt: new Date(t.dueAt) }));
+    await runStatement(client, insertTasks(rows.length), rowValues(TASK_KEYS, rows));
   }
   if (batch.reassignTasksTo) {
     await tx

@@ -15,6 +15,16 @@ interface TransactionInternals {
   getTransactionConfigSQL(config: PgTransactionConfig): ReturnType<typeof sql>;
 }
 
+const clients = new WeakMap<object, pg.PoolClient>();
+
+/** The pg client a transaction of `createDatabase`'s database runs on, for statements run on pg
+ * itself (db/statements.ts) within it. */
+export function transactionClient(tx: object): pg.PoolClient {
+  const client = clients.get(tx);
+  if (!client) throw new Error('not a transaction of a database made by createDatabase');
+  return client;
+}
+
 /**
  * Replaces drizzle's pooled `transaction()` on `session` (`db._.session`) with one that always
  * gives its client back, and drops a client it cannot trust.
@@ -35,6 +45,7 @@ export function releaseClientsOnFailure(session: object, pool: pg.Pool): void {
     const client = await pool.connect();
     const own = new NodePgSession(client, internals.dialect, internals.schema, internals.options);
     const tx = new NodePgTransaction(internals.dialect, own, internals.schema);
+    clients.set(tx, client);
     let untrusted: Error | undefined;
     const statement = async (text: ReturnType<typeof sql>) => {
       try {

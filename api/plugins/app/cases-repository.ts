@@ -1,7 +1,8 @@
-import { and, asc, eq, fillPlaceholders, getTableColumns, gt, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, gt, isNull, sql, type SQL } from 'drizzle-orm';
 import fp from 'fastify-plugin';
 import pg from 'pg';
 import type { Database } from '../../../db/client';
+import { runStatementArrays, statement, statementBuilder, type Statement } from '../../../db/statements';
 import { caseEvents, caseMeasures, cases, messageRefusals, projectionIncidents } from '../../../db/schema';
 import type { Hand, MessageMeta, Refusal, Role } from '../../../domain';
 import { maskPersonalData } from '../../masking';
@@ -204,62 +205,42 @@ function toCaseRow(r: readonly unknown[]): CaseRow {
   } satisfies Record<keyof CaseRow, unknown> as CaseRow;
 }
 
-/** A read of ledger rows as pg runs it: the SQL drizzle built, named when each connection keeps
- * it prepared, its parameters as drizzle placed them (values or named placeholders). */
-interface LedgerRead {
-  name: string | undefined;
-  text: string;
-  params: unknown[];
-}
-
-function ledgerRead(query: { toSQL(): { sql: string; params: unknown[] } }, name?: string): LedgerRead {
-  const { sql: text, params } = query.toSQL();
-  return { name, text, params };
+// The ledger's reads are built once and prepared by name on each connection (db/statements.ts):
+// building the query with its computed columns, and PostgreSQL's parsing and planning of it, cost
+// more than the read itself. They run on pg itself: drizzle's generic mapping of each row cost
+// about 6% of the API's CPU on a read of one case (bench:reads), toCaseRow a fraction of it.
+const findCaseRead = statement(statementBuilder.select(caseColumns).from(cases).where(eq(cases.caseId, sql.placeholder('caseId'))), 'cases_find');
+const listCasesReads = new Map<number, Statement>();
+function listCasesQuery(present: readonly ListKey[]) {
+  const has = new Set(present);
+  const p = (name: string) => sql.placeholder(name);
+  const where: (SQL | undefined)[] = [
+    has.has('stage') ? eq(cases.stage, p('stage')) : undefined,
+    has.has('outcome') ? eq(cases.outcome, p('outcome')) : undefined,
+    has.has('likelihood') ? eq(cases.likelihood, p('likelihood')) : undefined,
+    has.has('tier') ? eq(cases.tier, p('tier')) : undefined,
+    has.has('policyName') ? eq(cases.policyName, p('policyName')) : undefined,
+    has.has('policyVersion') ? eq(cases.policyVersion, p('policyVersion')) : undefined,
+    has.has('hand') ? eq(cases.hand, p('hand')) : undefined,
+    has.has('branch') ? eq(cases.branch, p('branch')) : undefined,
+    has.has('officerId') ? eq(cases.officerId, p('officerId')) : undefined,
+    has.has('minDaysPastDue') ? sql`${daysPastDueSql} >= ${p('minDaysPastDue')}` : undefined,
+    has.has('maxDaysPastDue') ? sql`${daysPastDueSql} <= ${p('maxDaysPastDue')}` : undefined,
+    has.has('after') ? gt(cases.caseId, p('after')) : undefined,
+  ];
+  return statementBuilder
+    .select(caseColumns)
+    .from(cases)
+    .where(and(...where))
+    .orderBy(asc(cases.caseId))
+    .limit(p('limit'));
 }
 
 /** Reads of the ledger (`cases`) and the business trail (`case_events`). */
 export function createCasesRepository(db: Database) {
-  // The ledger's reads are built once and prepared by name on each connection: building the
-  // query with its computed columns, and PostgreSQL's parsing and planning of it, cost more
-  // than the read itself. They run on pg itself: drizzle's generic mapping of each row cost
-  // about 6% of the API's CPU on a read of one case (bench:reads), toCaseRow a fraction of it.
   const pool = (db as Database & { $client: pg.Pool }).$client;
-  const readCases = async (read: LedgerRead, values: Record<string, unknown>): Promise<CaseRow[]> => {
-    const { rows } = await pool.query<unknown[]>({
-      name: read.name,
-      text: read.text,
-      values: fillPlaceholders(read.params, values),
-      rowMode: 'array',
-      types: LEDGER_TYPES,
-    });
-    return rows.map(toCaseRow);
-  };
-  const findCaseRead = ledgerRead(db.select(caseColumns).from(cases).where(eq(cases.caseId, sql.placeholder('caseId'))), 'cases_find');
-  const listCasesReads = new Map<number, LedgerRead>();
-  const listCasesQuery = (present: readonly ListKey[]) => {
-    const has = new Set(present);
-    const p = (name: string) => sql.placeholder(name);
-    const where: (SQL | undefined)[] = [
-      has.has('stage') ? eq(cases.stage, p('stage')) : undefined,
-      has.has('outcome') ? eq(cases.outcome, p('outcome')) : undefined,
-      has.has('likelihood') ? eq(cases.likelihood, p('likelihood')) : undefined,
-      has.has('tier') ? eq(cases.tier, p('tier')) : undefined,
-      has.has('policyName') ? eq(cases.policyName, p('policyName')) : undefined,
-      has.has('policyVersion') ? eq(cases.policyVersion, p('policyVersion')) : undefined,
-      has.has('hand') ? eq(cases.hand, p('hand')) : undefined,
-      has.has('branch') ? eq(cases.branch, p('branch')) : undefined,
-      has.has('officerId') ? eq(cases.officerId, p('officerId')) : undefined,
-      has.has('minDaysPastDue') ? sql`${daysPastDueSql} >= ${p('minDaysPastDue')}` : undefined,
-      has.has('maxDaysPastDue') ? sql`${daysPastDueSql} <= ${p('maxDaysPastDue')}` : undefined,
-      has.has('after') ? gt(cases.caseId, p('after')) : undefined,
-    ];
-    return db
-      .select(caseColumns)
-      .from(cases)
-      .where(and(...where))
-      .orderBy(asc(cases.caseId))
-      .limit(p('limit'));
-  };
+  const readCases = async (read: Statement, values: Record<string, unknown>): Promise<CaseRow[]> =>
+    (await runStatementArrays(pool, read, values, LEDGER_TYPES)).map(toCaseRow);
 
   return {
     async findCase(caseId: string): Promise<CaseRow | undefined> {
@@ -279,9 +260,9 @@ export function createCasesRepository(db: Database) {
       const mask = LIST_KEYS.reduce((m, key, i) => (key in values ? m | (1 << i) : m), 0);
       let read = listCasesReads.get(mask);
       if (!read && listCasesReads.size < MAX_PREPARED_LISTS) {
-        listCasesReads.set(mask, (read = ledgerRead(listCasesQuery(present), `cases_list_${mask}`)));
+        listCasesReads.set(mask, (read = statement(listCasesQuery(present), `cases_list_${mask}`)));
       }
-      return readCases(read ?? ledgerRead(listCasesQuery(present)), values);
+      return readCases(read ?? statement(listCasesQuery(present)), values);
     },
 
     /** The business trail, oldest first, after a position; `limit + 1` rows tell if more follow. */

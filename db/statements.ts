@@ -1,0 +1,92 @@
+import { is, Param, Placeholder, sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import type pg from 'pg';
+import * as schema from './schema';
+
+/**
+ * A statement of a hot path, built by drizzle once, with named placeholders
+ * (`sql.placeholder`) for its values, and run on pg under its name, so that each connection
+ * parses and plans it once. Built per call, drizzle's builder costs more CPU than PostgreSQL
+ * spends running a write of one case: about 1 ms for the ledger row's upsert of 49 columns,
+ * the largest single cost of the API's process when it opens cases (bench:intake, profiled).
+ *
+ * A placeholder in a column's place is encoded as drizzle encodes that column (jsonb as JSON
+ * text, a timestamp as ISO text); one elsewhere in the SQL is passed to pg as it is.
+ */
+export interface Statement {
+  /** Unique per text within the process: pg refuses a name prepared on a connection with other text. */
+  name: string | undefined;
+  text: string;
+  /** The parameters' values from the named values, in the order of `$1, $2, …`. */
+  fill: (values: Record<string, unknown>) => unknown[];
+}
+
+/** Builds SQL only: it has no connection. */
+export const statementBuilder = drizzle.mock({ schema });
+
+/** `name`: prepared under it on each connection (at most 63 bytes); none, parsed per call. */
+export function statement(query: { toSQL(): { sql: string; params: unknown[] } }, name?: string): Statement {
+  const { sql: text, params } = query.toSQL();
+  const fillers = params.map(filler);
+  return { name, text, fill: (values) => fillers.map((f) => f(values)) };
+}
+
+/** As drizzle fills a parameter: a column's value through the column's encoder, null as null. */
+function filler(param: unknown): (values: Record<string, unknown>) => unknown {
+  const named = (name: string) => (values: Record<string, unknown>) => {
+    if (!(name in values)) throw new Error(`No value for placeholder "${name}"`);
+    return values[name];
+  };
+  if (is(param, Placeholder)) return named(param.name);
+  if (is(param, Param) && is(param.value, Placeholder)) {
+    const value = named(param.value.name);
+    const { encoder } = param;
+    return (values) => {
+      const v = value(values);
+      return v === null || v === undefined ? null : encoder.mapToDriverValue(v);
+    };
+  }
+  return () => param;
+}
+
+/** A pool, or the client a transaction holds (`transactionClient` in db/transaction.ts). */
+export type Queryable = pg.Pool | pg.PoolClient;
+
+export async function runStatement<R extends pg.QueryResultRow>(client: Queryable, st: Statement, values: Record<string, unknown>): Promise<R[]> {
+  const { rows } = await (client as pg.Pool).query<R>({ name: st.name, text: st.text, values: st.fill(values) });
+  return rows;
+}
+
+/** Rows as arrays of their columns, read by `types`' parsers. */
+export async function runStatementArrays(client: Queryable, st: Statement, values: Record<string, unknown>, types: pg.CustomTypesConfig): Promise<unknown[][]> {
+  const { rows } = await (client as pg.Pool).query<unknown[]>({ name: st.name, text: st.text, values: st.fill(values), rowMode: 'array', types });
+  return rows;
+}
+
+/** Placeholders for `count` rows of `keys`, named `${key}_${row}`. */
+export function placeholderRows<K extends string>(keys: readonly K[], count: number): Record<K, Placeholder>[] {
+  return Array.from({ length: count }, (_, i) => Object.fromEntries(keys.map((key) => [key, sql.placeholder(`${key}_${i}`)])) as Record<K, Placeholder>);
+}
+
+/** The values of `rows` for the placeholders `placeholderRows` named. */
+export function rowValues<K extends string>(keys: readonly K[], rows: readonly Record<K, unknown>[]): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  rows.forEach((row, i) => {
+    for (const key of keys) values[`${key}_${i}`] = row[key];
+  });
+  return values;
+}
+
+/**
+ * A statement per number of rows: prepared by name up to `prepared` rows (the counts a batch
+ * has), built per call above that, so that no connection keeps statements without bound.
+ */
+export function statementsByCount(name: string, prepared: number, build: (count: number) => { toSQL(): { sql: string; params: unknown[] } }): (count: number) => Statement {
+  const built = new Map<number, Statement>();
+  return (count) => {
+    if (count > prepared) return statement(build(count));
+    let st = built.get(count);
+    if (!st) built.set(count, (st = statement(build(count), `${name}_${count}`)));
+    return st;
+  };
+}
