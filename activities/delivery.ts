@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { Context } from '@temporalio/activity';
-import { and, asc, desc, eq, gt, gte, inArray, isNotNull, lt, lte, ne, notInArray, or, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { describeDatabaseError } from '../db/errors';
-import { caseParties, cases, notificationOutbox } from '../db/schema';
+import { notificationOutbox } from '../db/schema';
+import { poolOf, runStatement } from '../db/statements';
+import { transactionClient } from '../db/transaction';
 import { caseTime, DAY_MS, msToDate, wallTime, type CaseClock, type NotificationChannel } from '../domain';
 import type { Logger } from '../logger';
 import { ChannelError, isPermanentFailure, type ChannelAdapter, type OutgoingNotification } from './channels';
 import type { DeliveryResult } from './contract';
+import { ms, outboxStatements, toClaimedRow, type ClaimedRow, type DrainScope } from './delivery-statements';
 
 export interface DeliveryOptions {
   /** Sends of one row before it is marked `failed` with its last error. */
@@ -63,12 +66,15 @@ type Outcome =
   | { kind: 'suppressed'; reason: string }
   | { kind: 'lost' };
 
+/** The rows a drain takes, and the values its statements take them by. */
+interface Scope {
+  statements: DrainScope;
+  values: Record<string, unknown>;
+}
+
 /** What one voice per borrower decides for a borrower's row. */
 type Voice = { kind: 'speak' } | { kind: 'suppressed'; reason: string } | { kind: 'lost' };
 
-/** The hand a notification was made at (the case workflow puts it in the payload); null if none. */
-const payloadHand = sql<number | null>`(case when jsonb_typeof(${notificationOutbox.payload} -> 'hand') = 'number'
-  then (${notificationOutbox.payload} ->> 'hand')::numeric end)`;
 /**
  * The day a case is in now, on its own calendar, and the wall-clock span it takes: the UTC day for
  * a real policy; on a demo or test policy's compressed calendar a case day lasts `dayMs`, so one
@@ -78,22 +84,6 @@ export function caseDayNow(clock: CaseClock, nowMs: number): { date: string; fro
   const dayStart = Math.floor(caseTime(clock, nowMs) / DAY_MS) * DAY_MS;
   return { date: msToDate(dayStart), from: new Date(wallTime(clock, dayStart)), to: new Date(wallTime(clock, dayStart + DAY_MS)) };
 }
-
-const claimedColumns = {
-  id: notificationOutbox.id,
-  notificationId: notificationOutbox.notificationId,
-  caseId: notificationOutbox.caseId,
-  channel: notificationOutbox.channel,
-  template: notificationOutbox.template,
-  partyRole: notificationOutbox.partyRole,
-  partyPosition: notificationOutbox.partyPosition,
-  payload: notificationOutbox.payload,
-  attempts: notificationOutbox.attempts,
-};
-
-type ClaimedRow = { [K in keyof typeof claimedColumns]: (typeof notificationOutbox.$inferSelect)[K] };
-
-const ms = (value: number) => sql`(${Math.round(value)}::int * interval '1 millisecond')`;
 
 /**
  * Delivery of the notification outbox. A row is claimed with `FOR UPDATE SKIP LOCKED` and a
@@ -106,53 +96,18 @@ const ms = (value: number) => sql`(${Math.round(value)}::int * interval '1 milli
 export function createOutbox(db: Database, adapterFor: AdapterLookup, options: Partial<DeliveryOptions> = {}, logger?: Logger): Outbox {
   const o: DeliveryOptions = { ...DEFAULT_DELIVERY_OPTIONS, ...options };
   const host = `${os.hostname()}:${process.pid}`;
-  const claimable = and(
-    eq(notificationOutbox.status, 'pending'),
-    lt(notificationOutbox.attempts, o.maxAttempts),
-    or(isNull(notificationOutbox.claimedUntil), lt(notificationOutbox.claimedUntil, sql`now()`)),
-  )!;
+  const pool = poolOf(db);
+  const st = outboxStatements(o);
 
   /** Claims the next row in scope that this run has not tried yet. */
-  async function claimNext(scope: SQL, claimant: string, tried: string[]): Promise<ClaimedRow | undefined> {
-    const next = db
-      .select({ id: notificationOutbox.id })
-      .from(notificationOutbox)
-      .where(and(claimable, scope, tried.length ? notInArray(notificationOutbox.id, tried) : undefined))
-      .orderBy(asc(notificationOutbox.createdAt), asc(notificationOutbox.id))
-      .limit(1)
-      .for('update', { skipLocked: true });
-    const [row] = await db
-      .update(notificationOutbox)
-      .set({
-        claimedBy: claimant,
-        claimedUntil: sql`now() + ${ms(o.leaseMs)}`,
-        attempts: sql`${notificationOutbox.attempts} + 1`,
-      })
-      .where(inArray(notificationOutbox.id, next))
-      .returning(claimedColumns);
-    return row;
+  async function claimNext(scope: Scope, claimant: string, tried: string[]): Promise<ClaimedRow | undefined> {
+    const [row] = await runStatement(pool, scope.statements.claim, { ...scope.values, claimant, tried });
+    return row && toClaimedRow(row);
   }
 
   /** Rows out of attempts whose last claim ran out (the worker died sending): failed, saying so. */
-  async function failExhausted(scope: SQL): Promise<number> {
-    const rows = await db
-      .update(notificationOutbox)
-      .set({
-        status: 'failed',
-        claimedBy: null,
-        claimedUntil: null,
-        lastError: sql`coalesce(${notificationOutbox.lastError} || '; ', '') || ${`no answer within the lease on attempt ${o.maxAttempts} of ${o.maxAttempts}`}`,
-      })
-      .where(
-        and(
-          scope,
-          eq(notificationOutbox.status, 'pending'),
-          sql`${notificationOutbox.attempts} >= ${o.maxAttempts}`,
-          or(isNull(notificationOutbox.claimedUntil), lt(notificationOutbox.claimedUntil, sql`now()`)),
-        ),
-      )
-      .returning({ id: notificationOutbox.id });
-    return rows.length;
+  async function failExhausted(scope: Scope): Promise<number> {
+    return (await runStatement(pool, scope.statements.failExhausted, scope.values)).length;
   }
 
   /**
@@ -169,66 +124,35 @@ export function createOutbox(db: Database, adapterFor: AdapterLookup, options: P
   async function takeVoice(row: ClaimedRow, claimant: string): Promise<Voice> {
     if (row.partyRole !== 'borrower') return { kind: 'speak' };
     return db.transaction(async (tx) => {
-      const [kase] = await tx
-        .select({ householdId: cases.householdId, clockOrigin: cases.clockOrigin, dayMs: cases.dayMs })
-        .from(cases)
-        .where(eq(cases.caseId, row.caseId));
-      const household = kase?.householdId;
+      const client = transactionClient(tx);
+      const [kase] = await runStatement<{ household_id: string | null; clock_origin: Date; day_ms: number }>(client, st.caseClock, { caseId: row.caseId });
+      const household = kase?.household_id;
       if (!kase || !household) return { kind: 'speak' } as const;
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`one-voice:${household}:${row.channel}`}, 0))`);
-      // The database's clock, as sent_at, created_at and claims are judged by it.
-      const { rows: [clock] } = await tx.execute<{ now_ms: string }>(
-        sql`select (extract(epoch from clock_timestamp()) * 1000)::bigint::text as now_ms`,
-      );
-      const today = caseDayNow({ originMs: kase.clockOrigin.getTime(), dayMs: kase.dayMs }, Number(clock!.now_ms));
+      await runStatement(client, st.voiceLock, { key: `one-voice:${household}:${row.channel}` });
+      const [clock] = await runStatement<{ now_ms: string }>(client, st.clock, {});
+      const today = caseDayNow({ originMs: kase.clock_origin.getTime(), dayMs: kase.day_ms }, Number(clock!.now_ms));
       const hand = typeof row.payload.hand === 'number' ? row.payload.hand : 0;
-      const outbox = notificationOutbox;
-      const sentToday = and(eq(outbox.status, 'sent'), gte(outbox.sentAt, today.from), lt(outbox.sentAt, today.to));
-      const speakingNow = and(eq(outbox.status, 'pending'), isNotNull(outbox.voiceDay), gt(outbox.claimedUntil, sql`clock_timestamp()`));
-      // 0: sent today, 1: being sent now, 2: pending from today at a higher hand.
-      const rank = sql<number>`(case when ${sentToday} then 0 when ${speakingNow} then 1 else 2 end)`;
-      const [rival] = await tx
-        .select({ id: outbox.id, caseId: outbox.caseId, rank, hand: payloadHand })
-        .from(outbox)
-        .innerJoin(cases, eq(cases.caseId, outbox.caseId))
-        .where(
-          and(
-            eq(cases.householdId, household),
-            eq(outbox.channel, row.channel),
-            eq(outbox.partyRole, 'borrower'),
-            ne(outbox.id, row.id),
-            or(
-              sentToday,
-              speakingNow,
-              and(
-                eq(outbox.status, 'pending'),
-                lt(outbox.attempts, o.maxAttempts),
-                gte(outbox.createdAt, today.from),
-                lt(outbox.createdAt, today.to),
-                sql`${payloadHand} > ${hand}::numeric`,
-              ),
-            ),
-          ),
-        )
-        .orderBy(asc(rank), desc(payloadHand), asc(outbox.id))
-        .limit(1);
-      const mine = and(eq(outbox.id, row.id), eq(outbox.claimedBy, claimant), eq(outbox.status, 'pending'));
+      const [rival] = await runStatement<{ id: string; case_id: string; rank: number; hand: string | null }>(client, st.rival, {
+        household,
+        channel: row.channel,
+        id: row.id,
+        from: today.from,
+        to: today.to,
+        hand,
+      });
+      const mine = { id: row.id, claimant };
       if (rival) {
-        const other = `${rival.id} (${rival.caseId}${rival.hand === null ? '' : `, hand ${Number(rival.hand)}`})`;
+        const other = `${rival.id} (${rival.case_id}${rival.hand === null ? '' : `, hand ${Number(rival.hand)}`})`;
         const reason =
           Number(rival.rank) === 0
             ? `one voice per borrower: the household already heard ${other} on ${row.channel} today`
             : Number(rival.rank) === 1
               ? `one voice per borrower: the household is hearing ${other} on ${row.channel} today`
               : `one voice per borrower: the household hears ${other} on ${row.channel} today, above this case's hand ${hand}`;
-        const updated = await tx
-          .update(outbox)
-          .set({ status: 'suppressed', lastError: reason, claimedBy: null, claimedUntil: null, voiceDay: null })
-          .where(mine)
-          .returning({ id: outbox.id });
+        const updated = await runStatement(client, st.suppress, { ...mine, reason });
         return updated.length > 0 ? ({ kind: 'suppressed', reason } as const) : ({ kind: 'lost' } as const);
       }
-      const updated = await tx.update(outbox).set({ voiceDay: today.date }).where(mine).returning({ id: outbox.id });
+      const updated = await runStatement(client, st.takeVoice, { ...mine, day: today.date });
       return updated.length > 0 ? ({ kind: 'speak' } as const) : ({ kind: 'lost' } as const);
     });
   }
@@ -240,12 +164,11 @@ export function createOutbox(db: Database, adapterFor: AdapterLookup, options: P
     try {
       const adapter = adapterFor(row.channel as NotificationChannel);
       if (!adapter) throw permanent(`no adapter is configured for the channel ${row.channel}`);
-      const [party] = await db
-        .select({ name: caseParties.name, phone: caseParties.phone })
-        .from(caseParties)
-        .where(
-          and(eq(caseParties.caseId, row.caseId), eq(caseParties.role, row.partyRole), eq(caseParties.position, row.partyPosition)),
-        );
+      const [party] = await runStatement<{ name: string; phone: string }>(pool, st.party, {
+        caseId: row.caseId,
+        role: row.partyRole,
+        position: row.partyPosition,
+      });
       if (!party) throw permanent(`the case has no ${row.partyRole} ${row.partyPosition + 1}`);
       const voice = await takeVoice(row, claimant);
       if (voice.kind === 'lost') {
@@ -284,12 +207,7 @@ export function createOutbox(db: Database, adapterFor: AdapterLookup, options: P
     }
 
     if (error === undefined) {
-      // Sent: recorded even if the lease ran out meanwhile (the gateway has it; a second sender
-      // used the same idempotency key).
-      await db
-        .update(notificationOutbox)
-        .set({ status: 'sent', sentAt: new Date(), claimedBy: null, claimedUntil: null, lastError: null })
-        .where(and(eq(notificationOutbox.id, row.id), eq(notificationOutbox.status, 'pending')));
+      await runStatement(pool, st.sent, { id: row.id, sentAt: new Date() });
       return { kind: 'sent' };
     }
     const message = errorMessage(error);
@@ -317,7 +235,7 @@ export function createOutbox(db: Database, adapterFor: AdapterLookup, options: P
 
   /** Claims and sends rows in scope until none is left (or `limit`), `concurrency` at a time. */
   async function drain(
-    scope: SQL,
+    scope: Scope,
     {
       limit,
       concurrency,
@@ -358,12 +276,7 @@ export function createOutbox(db: Database, adapterFor: AdapterLookup, options: P
 
   return {
     async sweep(input = {}, signal, context) {
-      const due = and(
-        lte(notificationOutbox.nextAttemptAt, sql`now()`),
-        // A row nobody tried yet belongs to its case's own delivery for a while.
-        or(sql`${notificationOutbox.attempts} > 0`, lt(notificationOutbox.createdAt, sql`now() - ${ms(o.sweepGraceMs)}`)),
-        input.caseIds ? inArray(notificationOutbox.caseId, input.caseIds.length ? input.caseIds : ['']) : undefined,
-      )!;
+      const due: Scope = { statements: st.dueScope, values: { caseIds: input.caseIds ?? null } };
       const { sent, retrying, failed } = await drain(due, {
         limit: input.limit ?? o.sweepLimit,
         concurrency: o.sweepConcurrency,
@@ -375,7 +288,7 @@ export function createOutbox(db: Database, adapterFor: AdapterLookup, options: P
     },
 
     async deliverCase(caseId, context) {
-      const { sent, retrying } = await drain(eq(notificationOutbox.caseId, caseId), {
+      const { sent, retrying } = await drain({ statements: st.caseScope, values: { caseId } }, {
         limit: Number.MAX_SAFE_INTEGER,
         concurrency: 1,
         claimantTag: context ? 'case' : 'relay',

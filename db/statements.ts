@@ -1,6 +1,8 @@
-import { is, Param, Placeholder, sql } from 'drizzle-orm';
+import { is, Param, Placeholder, SQL, sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
+import type { Database } from './client';
 import * as schema from './schema';
 
 /**
@@ -14,7 +16,8 @@ import * as schema from './schema';
  * text, a timestamp as ISO text); one elsewhere in the SQL is passed to pg as it is.
  */
 export interface Statement {
-  /** Unique per text within the process: pg refuses a name prepared on a connection with other text. */
+  /** The name given, with a hash of the text: pg refuses a name prepared on a connection with
+   * another text, as two outboxes of different options in one process would have. */
   name: string | undefined;
   text: string;
   /** The parameters' values from the named values, in the order of `$1, $2, …`. */
@@ -23,12 +26,20 @@ export interface Statement {
 
 /** Builds SQL only: it has no connection. */
 export const statementBuilder = drizzle.mock({ schema });
+const dialect = new PgDialect();
 
-/** `name`: prepared under it on each connection (at most 63 bytes); none, parsed per call. */
-export function statement(query: { toSQL(): { sql: string; params: unknown[] } }, name?: string): Statement {
-  const { sql: text, params } = query.toSQL();
+/** `name`: prepared under it on each connection (at most 54 bytes); none, parsed per call. */
+export function statement(query: SQL | { toSQL(): { sql: string; params: unknown[] } }, name?: string): Statement {
+  const { sql: text, params } = is(query, SQL) ? dialect.sqlToQuery(query) : query.toSQL();
   const fillers = params.map(filler);
-  return { name, text, fill: (values) => fillers.map((f) => f(values)) };
+  return { name: name === undefined ? undefined : `${name}_${fnv1a(text)}`, text, fill: (values) => fillers.map((f) => f(values)) };
+}
+
+/** FNV-1a, 32 bits, as 8 hex digits. */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0).toString(16).padStart(8, '0');
 }
 
 /** As drizzle fills a parameter: a column's value through the column's encoder, null as null. */
@@ -47,6 +58,11 @@ function filler(param: unknown): (values: Record<string, unknown>) => unknown {
     };
   }
   return () => param;
+}
+
+/** The pool under `db`, for statements run outside a transaction. */
+export function poolOf(db: Database): pg.Pool {
+  return (db as Database & { $client: pg.Pool }).$client;
 }
 
 /** A pool, or the client a transaction holds (`transactionClient` in db/transaction.ts). */

@@ -2,7 +2,7 @@ import { and, asc, eq, getTableColumns, gt, isNull, sql, type SQL } from 'drizzl
 import fp from 'fastify-plugin';
 import pg from 'pg';
 import type { Database } from '../../../db/client';
-import { runStatementArrays, statement, statementBuilder, type Statement } from '../../../db/statements';
+import { poolOf, runStatementArrays, statement, statementBuilder, type Statement } from '../../../db/statements';
 import { caseEvents, caseMeasures, cases, messageRefusals, projectionIncidents } from '../../../db/schema';
 import type { Hand, MessageMeta, Refusal, Role } from '../../../domain';
 import { maskPersonalData } from '../../masking';
@@ -238,7 +238,7 @@ function listCasesQuery(present: readonly ListKey[]) {
 
 /** Reads of the ledger (`cases`) and the business trail (`case_events`). */
 export function createCasesRepository(db: Database) {
-  const pool = (db as Database & { $client: pg.Pool }).$client;
+  const pool = poolOf(db);
   const readCases = async (read: Statement, values: Record<string, unknown>): Promise<CaseRow[]> =>
     (await runStatementArrays(pool, read, values, LEDGER_TYPES)).map(toCaseRow);
 
