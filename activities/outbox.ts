@@ -1,12 +1,19 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { caseParties, notificationOutbox } from '../db/schema';
+import { placeholderRows, queryableOf, rowValues, runStatement, statementBuilder, statementsByCount } from '../db/statements';
 import type { NotificationRecord, ProjectionBatch } from './contract';
 
 /** A transaction of the projection (or the database itself). */
 export type Executor = Database | Parameters<Parameters<Database['transaction']>[0]>[0];
 
-type OutboxRow = typeof notificationOutbox.$inferInsert;
+const OUTBOX_KEYS = ['id', 'notificationId', 'caseId', 'channel', 'template', 'recipient', 'partyRole', 'partyPosition', 'payload'] as const;
+type OutboxRow = Pick<typeof notificationOutbox.$inferInsert, (typeof OUTBOX_KEYS)[number]>;
+
+/** A batch's letters, one row per recipient: a few. */
+const insertOutboxRows = statementsByCount('outbox_insert', 6, (count) =>
+  statementBuilder.insert(notificationOutbox).values(placeholderRows(OUTBOX_KEYS, count) as never).onConflictDoNothing(),
+);
 
 /** The outbox row id of one recipient, the idempotency key its gateway sees: stable across
  * retries of the projection, of the delivery and of the case's continue-as-new. */
@@ -60,5 +67,5 @@ export async function writeOutbox(
   }
   const rows = outboxRows(batch.caseId, batch.notifications, guarantorPositions);
   if (rows.length === 0) return;
-  await tx.insert(notificationOutbox).values(rows).onConflictDoNothing();
+  await runStatement(queryableOf(tx), insertOutboxRows(rows.length), rowValues(OUTBOX_KEYS, rows));
 }

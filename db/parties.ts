@@ -2,6 +2,8 @@ import { and, eq, gte, sql } from 'drizzle-orm';
 import type { Party } from '../domain';
 import type { Database } from './client';
 import { caseParties } from './schema';
+import { placeholderRows, rowValues, runStatement, statement, statementBuilder, statementsByCount } from './statements';
+import { transactionClient } from './transaction';
 
 /** What a case's workflow carries instead of its parties: where they are. */
 export function partiesRef(caseId: string): string {
@@ -15,20 +17,30 @@ export function partiesRef(caseId: string): string {
  */
 export async function storeParties(db: Database, caseId: string, parties: { borrower: Party; guarantors: Party[] }): Promise<void> {
   const row = (role: 'borrower' | 'guarantor', position: number, { name, idNumber, phone }: Party) => ({ caseId, role, position, name, idNumber, phone });
+  const rows = [row('borrower', 0, parties.borrower), ...parties.guarantors.map((g, position) => row('guarantor', position, g))];
   await db.transaction(async (tx) => {
-    await tx
-      .insert(caseParties)
-      .values([row('borrower', 0, parties.borrower), ...parties.guarantors.map((g, position) => row('guarantor', position, g))])
-      .onConflictDoUpdate({
-        target: [caseParties.caseId, caseParties.role, caseParties.position],
-        set: { name: sql`excluded.name`, idNumber: sql`excluded.id_number`, phone: sql`excluded.phone`, recordedAt: sql`now()` },
-      });
-    // Guarantors an earlier intake listed beyond this one's.
-    await tx
-      .delete(caseParties)
-      .where(and(eq(caseParties.caseId, caseId), eq(caseParties.role, 'guarantor'), gte(caseParties.position, parties.guarantors.length)));
+    const client = transactionClient(tx);
+    await runStatement(client, upsertParties(rows.length), rowValues(PARTY_KEYS, rows));
+    await runStatement(client, dropGuarantorsFrom, { caseId, from: parties.guarantors.length });
   });
 }
+
+const upsertPartiesSet = { name: sql`excluded.name`, idNumber: sql`excluded.id_number`, phone: sql`excluded.phone`, recordedAt: sql`now()` };
+const PARTY_KEYS = ['caseId', 'role', 'position', 'name', 'idNumber', 'phone'] as const;
+/** A case's borrower and its guarantors (an opening through the API). */
+const upsertParties = statementsByCount('parties_upsert', 6, (count) =>
+  statementBuilder
+    .insert(caseParties)
+    .values(placeholderRows(PARTY_KEYS, count) as never)
+    .onConflictDoUpdate({ target: [caseParties.caseId, caseParties.role, caseParties.position], set: upsertPartiesSet }),
+);
+/** Guarantors an earlier intake listed beyond this one's. */
+const dropGuarantorsFrom = statement(
+  statementBuilder
+    .delete(caseParties)
+    .where(and(eq(caseParties.caseId, sql.placeholder('caseId')), eq(caseParties.role, 'guarantor'), gte(caseParties.position, sql.placeholder('from')))),
+  'parties_drop_guarantors',
+);
 
 /**
  * `storeParties` for many cases in two statements: the daily intake writes a chunk's new loans at
@@ -48,10 +60,7 @@ export async function storeCasesParties(db: Database, entries: readonly { caseId
     await tx
       .insert(caseParties)
       .values(rows)
-      .onConflictDoUpdate({
-        target: [caseParties.caseId, caseParties.role, caseParties.position],
-        set: { name: sql`excluded.name`, idNumber: sql`excluded.id_number`, phone: sql`excluded.phone`, recordedAt: sql`now()` },
-      });
+      .onConflictDoUpdate({ target: [caseParties.caseId, caseParties.role, caseParties.position], set: upsertPartiesSet });
     const kept = sql.join(
       ordered.map(({ caseId, parties }) => sql`(${caseId}::text, ${parties.guarantors.length}::int)`),
       sql`, `,

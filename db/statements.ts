@@ -3,6 +3,7 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type { Database } from './client';
+import { heldClient } from './transaction';
 import * as schema from './schema';
 
 /**
@@ -11,6 +12,9 @@ import * as schema from './schema';
  * parses and plans it once. Built per call, drizzle's builder costs more CPU than PostgreSQL
  * spends running a write of one case: about 1 ms for the ledger row's upsert of 49 columns,
  * the largest single cost of the API's process when it opens cases (bench:intake, profiled).
+ *
+ * drizzle's own `prepare()` binds a statement to the pool, where these also run within a
+ * transaction, on its client.
  *
  * A placeholder in a column's place is encoded as drizzle encodes that column (jsonb as JSON
  * text, a timestamp as ISO text); one elsewhere in the SQL is passed to pg as it is.
@@ -63,6 +67,11 @@ function filler(param: unknown): (values: Record<string, unknown>) => unknown {
 /** The pool under `db`, for statements run outside a transaction. */
 export function poolOf(db: Database): pg.Pool {
   return (db as Database & { $client: pg.Pool }).$client;
+}
+
+/** A transaction's client, or the pool of a database. */
+export function queryableOf(executor: Database | object): Queryable {
+  return heldClient(executor) ?? poolOf(executor as Database);
 }
 
 /** A pool, or the client a transaction holds (`transactionClient` in db/transaction.ts). */

@@ -18,7 +18,11 @@ interface TransactionInternals {
 const clients = new WeakMap<object, pg.PoolClient>();
 
 /** The pg client a transaction of `createDatabase`'s database runs on, for statements run on pg
- * itself (db/statements.ts) within it. */
+ * itself (db/statements.ts) within it; undefined for anything else. */
+export function heldClient(tx: object): pg.PoolClient | undefined {
+  return clients.get(tx);
+}
+
 export function transactionClient(tx: object): pg.PoolClient {
   const client = clients.get(tx);
   if (!client) throw new Error('not a transaction of a database made by createDatabase');
