@@ -253,15 +253,16 @@ describe('the collection console', () => {
   }, 90_000);
 
   it('shows a case\'s timeline with an escalation, the rule that decided it, and a refused message', async () => {
+    // The case climbs to hand 2 two case days (2 s) after opening. Its trail is waited for
+    // through the API, so that a loaded machine slows the wait, not the page's check.
+    await eventually(async () => {
+      const trail = (await asApi('supervisor', SUPERVISOR, BRANCH, 'GET', `/v1/cases/${cases.mine}/events?limit=200`)).json();
+      return trail.items.some((e: { type: string; payload: { hand?: number } }) => e.type === 'hand_entered' && e.payload.hand === 2) ? true : undefined;
+    }, 60_000, 500);
     const page = await signedIn('supervisor', SUPERVISOR, BRANCH);
     await page.goto(`${base}/app/#/cases/${cases.mine}`);
     const escalation = page.locator('li[data-source="trail"]', { hasText: 'hand entered: hand 1 → hand 2' });
-    // The case climbs to hand 2 two case days (2 s) after opening; reload until it has.
-    await eventually(async () => {
-      await page.reload();
-      await page.getByTestId('case-header').waitFor();
-      return (await escalation.count()) > 0 ? true : undefined;
-    }, 30_000, 1_000);
+    await escalation.first().waitFor();
     await shot(page, '08-case');
     const text = await escalation.first().textContent();
     expect(text).toMatch(/rule: policy test-[0-9a-f]+ v\d+, hand 2 from day 2/);
