@@ -39,6 +39,7 @@ export function toClaimedRow(r: Record<string, unknown>): ClaimedRow {
   } as ClaimedRow;
 }
 
+/** An interval of `value` milliseconds, as the outboxes' leases and backoffs are written. */
 export const ms = (value: number) => sql`(${Math.round(value)}::int * interval '1 millisecond')`;
 
 /** The hand a notification was made at (the case workflow puts it in the payload); null if none. */

@@ -5,6 +5,7 @@ import type { Database } from '../db/client';
 import { teamChannelOutbox } from '../db/schema';
 import type { Logger } from '../logger';
 import type { SweepResult } from './delivery';
+import { ms } from './delivery-statements';
 
 export interface TeamChannelOptions {
   /** Where results are posted; each gets its own row, its own retries. */
@@ -39,8 +40,6 @@ export const TEAM_CHANNEL_SIGNATURE_HEADER = 'x-team-channel-signature';
 export function teamChannelSignature(secret: string, timestamp: number, body: string): string {
   return createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
 }
-
-const ms = (value: number) => sql`(${Math.round(value)}::int * interval '1 millisecond')`;
 
 /**
  * Posts the team channel's outbox to its URLs. A row is claimed with `FOR UPDATE SKIP LOCKED`

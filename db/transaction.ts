@@ -24,7 +24,7 @@ export function heldClient(tx: object): pg.PoolClient | undefined {
 }
 
 export function transactionClient(tx: object): pg.PoolClient {
-  const client = clients.get(tx);
+  const client = heldClient(tx);
   if (!client) throw new Error('not a transaction of a database made by createDatabase');
   return client;
 }
